@@ -1,0 +1,267 @@
+"""The ``labeler`` command.
+
+Commands that compute do the work in this process and print the result, so
+scripts need no running worker; ``--enqueue`` (where offered) hands it to workers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from labeler.services.errors import ServiceError
+
+
+def _create_app() -> Flask:
+    from labeler import create_app
+
+    return create_app()
+
+
+def register_flask_commands(app: Flask) -> None:
+    """Nothing extra on ``flask``: the ``labeler`` group below carries the commands."""
+
+
+class _Group(FlaskGroup):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ServiceError as exc:
+            details = f"\n  {json.dumps(exc.details)}" if exc.details else ""
+            raise click.ClickException(f"{exc.message}{details}") from None
+
+
+@click.group(cls=_Group, create_app=_create_app, add_default_commands=False, load_dotenv=False)
+def main() -> None:
+    """labeler: a labeling service with active learning and weak supervision."""
+
+
+def _db_group() -> click.Group:
+    from flask_migrate.cli import db as migrate_db
+
+    return migrate_db
+
+
+main.add_command(_db_group(), "db")
+
+
+# ---------------------------------------------------------------- users
+@main.group()
+def user() -> None:
+    """Users and API tokens."""
+
+
+@user.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["admin", "engineer", "sme", "rater"]), default="rater")
+@click.option("--password", default=None, help="Omit for a token-only user.")
+@click.option("--token", is_flag=True, help="Also create an API token and print it last.")
+@with_appcontext
+def user_create(name: str, role: str, password: str | None, token: bool) -> None:
+    """Create a user NAME."""
+    from labeler.services import users
+
+    created = users.create_user(name, role, password)
+    click.echo(f"created user {created.name} ({created.role}), id {created.id}")
+    if token:
+        click.echo(users.create_token(created, "cli"))
+
+
+@user.command("token")
+@click.argument("name")
+@with_appcontext
+def user_token(name: str) -> None:
+    """Print a new API token for user NAME."""
+    from labeler.services import users
+
+    click.echo(users.create_token(users.find_user(name), "cli"))
+
+
+# ---------------------------------------------------------------- projects
+@main.group()
+def project() -> None:
+    """Projects and their members."""
+
+
+@project.command("create")
+@click.argument("name")
+@click.option("--labels", required=True, help="Comma-separated label set, in hotkey order.")
+@click.option("--kind", type=click.Choice(["text", "tabular", "image"]), default="text")
+@click.option("--overlap", type=click.IntRange(1, 100), default=1, help="Distinct raters per item.")
+@click.option("--strategy", default="random")
+@click.option("--instructions", default="", help="Markdown shown to raters.")
+@click.option("--text-field", default="text", help="Field of an item's data to show.")
+@click.option("--lease-seconds", type=click.IntRange(1), default=600)
+@with_appcontext
+def project_create(
+    name: str,
+    labels: str,
+    kind: str,
+    overlap: int,
+    strategy: str,
+    instructions: str,
+    text_field: str,
+    lease_seconds: int,
+) -> None:
+    """Create project NAME; prints its id on the last line."""
+    from labeler.services import projects
+
+    created = projects.create_project(
+        name,
+        labels,
+        kind=kind,
+        overlap=overlap,
+        strategy=strategy,
+        instructions=instructions,
+        text_field=text_field,
+        lease_seconds=lease_seconds,
+    )
+    click.echo(f"created project {created.name} with labels {','.join(created.label_names)}")
+    click.echo(str(created.id))
+
+
+@project.command("add-member")
+@click.argument("project_ref", metavar="PROJECT")
+@click.argument("user_ref", metavar="USER")
+@with_appcontext
+def project_add_member(project_ref: str, user_ref: str) -> None:
+    """Let USER see and label PROJECT."""
+    from labeler.services import projects, users
+
+    proj = projects.find_project(project_ref)
+    member = users.find_user(user_ref)
+    added = projects.add_member(proj, member)
+    click.echo(f"{member.name} {'added to' if added else 'is already in'} {proj.name}")
+
+
+@project.command("list")
+@with_appcontext
+def project_list() -> None:
+    """List projects with their progress."""
+    from sqlalchemy import select
+
+    from labeler.extensions import db
+    from labeler.models import Project
+    from labeler.services import projects
+
+    for proj in db.session.scalars(select(Project).order_by(Project.id)):
+        p = projects.project_progress(proj)
+        click.echo(
+            f"{proj.id}\t{proj.name}\t{proj.kind}\toverlap={proj.overlap}\t"
+            f"items={p['n_items']}\tcomplete={p['n_complete']}"
+        )
+
+
+# ---------------------------------------------------------------- data in and out
+@main.command("import")
+@click.argument("project_ref", metavar="PROJECT")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "jsonl", "label-studio", "wrench"]), default=None
+)
+@with_appcontext
+def import_cmd(project_ref: str, file: Path, fmt: str | None) -> None:
+    """Import items from FILE (all or nothing; idempotent by id)."""
+    from tqdm import tqdm
+
+    from labeler.services import importing, projects
+
+    proj = projects.find_project(project_ref)
+    fmt = fmt or importing.guess_format(file.name)
+    with (
+        file.open("rb") as fh,
+        tqdm(total=file.stat().st_size, unit="B", unit_scale=True, desc="import", file=sys.stderr,
+             disable=None) as bar,
+    ):
+        last = [0]
+
+        def progress(_rows: int) -> None:
+            pos = fh.tell()
+            bar.update(pos - last[0])
+            last[0] = pos
+
+        result = importing.import_file(proj, fh, fmt, progress=progress)
+    click.echo(json.dumps(result.as_dict()))
+
+
+@main.command("import-annotations")
+@click.argument("project_ref", metavar="PROJECT")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def import_annotations_cmd(project_ref: str, file: Path) -> None:
+    """Load human labels from a CSV with columns item_id,rater,label."""
+    from labeler.services import importing, projects
+
+    proj = projects.find_project(project_ref)
+    with file.open("rb") as fh:
+        result = importing.import_annotations(proj, fh)
+    click.echo(json.dumps(result.as_dict()))
+
+
+@main.command("export")
+@click.argument("project_ref", metavar="PROJECT")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@with_appcontext
+def export_cmd(project_ref: str, fmt: str, out: Path) -> None:
+    """Write one row per item with its annotations and final label."""
+    from tqdm import tqdm
+
+    from labeler.services import exporting, projects
+
+    proj = projects.find_project(project_ref)
+    total = projects.project_progress(proj)["n_items"]
+    with tqdm(total=total, unit="item", desc="export", file=sys.stderr, disable=None) as bar:
+        n = exporting.export_to_file(proj, fmt, out, progress=bar.update)
+    click.echo(f"wrote {n} items to {out}")
+
+
+# ---------------------------------------------------------------- processes
+@main.command("worker")
+@click.option("--concurrency", type=click.IntRange(1), default=1)
+@click.option("--loglevel", default="info")
+@with_appcontext
+def worker_cmd(concurrency: int, loglevel: str) -> None:
+    """Run a Celery worker for this database and broker."""
+    celery = current_app.extensions["celery"]
+    celery.worker_main(
+        ["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "--without-gossip",
+         "--without-mingle", "--pool=prefork"]
+    )
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", type=int, default=8000)
+@click.option("--workers", type=click.IntRange(1), default=2)
+@click.option("--threads", type=click.IntRange(1), default=4)
+def serve_cmd(host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the web app with gunicorn (production)."""
+    from labeler.serve import run_gunicorn
+
+    run_gunicorn(host, port, workers, threads)
+
+
+@main.command("demo")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", type=int, default=5000)
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--no-worker", is_flag=True, help="Do not start the background worker.")
+def demo_cmd(host: str, port: int, data_dir: Path | None, no_worker: bool) -> None:
+    """Web + worker on the embedded default, with demo users and projects."""
+    from labeler.demo import run_demo
+
+    if data_dir is not None:
+        os.environ["LABELER_DATA_DIR"] = str(data_dir.resolve())
+    run_demo(host, port, start_worker=not no_worker)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,24 @@
+"""Typed SQLAlchemy 2.0 models, one module per aggregate."""
+
+from labeler.models.annotations import Annotation, AnnotationKind
+from labeler.models.artifacts import Artifact
+from labeler.models.items import Item, Lease
+from labeler.models.jobs import Job
+from labeler.models.projects import Label, Membership, Project, ProjectKind
+from labeler.models.users import ApiToken, Role, User
+
+__all__ = [
+    "Annotation",
+    "AnnotationKind",
+    "ApiToken",
+    "Artifact",
+    "Item",
+    "Job",
+    "Label",
+    "Lease",
+    "Membership",
+    "Project",
+    "ProjectKind",
+    "Role",
+    "User",
+]

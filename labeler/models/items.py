@@ -1,0 +1,62 @@
+"""Items to label and the leases that hold them for a rater.
+
+The queue is served from counters kept on the item (``n_done``, ``n_leased``) and
+a partial index over open items, so picking the next item never scans the pool.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from labeler.extensions import db
+from labeler.models.types import JSONType, UTCDateTime, utcnow
+
+
+class Item(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "items"
+    __table_args__ = (
+        UniqueConstraint("project_id", "external_id"),
+        # The queue: open items of a project by priority. Partial, so it only
+        # holds what can still be served.
+        Index(
+            "ix_items_open_queue",
+            "project_id",
+            text("priority DESC"),
+            "id",
+            postgresql_where=text("is_open"),
+            sqlite_where=text("is_open"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(255))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    priority: Mapped[float] = mapped_column(Float, default=0.0)
+    # Distinct raters with a current label (or unsure) on this item.
+    n_done: Mapped[int] = mapped_column(default=0)
+    # Leases held on this item (expired ones are reclaimed lazily).
+    n_leased: Mapped[int] = mapped_column(default=0)
+    # n_done + n_leased < project.overlap, kept in the same UPDATE as the counters.
+    is_open: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Lease(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "leases"
+    __table_args__ = (
+        UniqueConstraint("item_id", "rater_id"),
+        Index("ix_leases_rater", "project_id", "rater_id"),
+        Index("ix_leases_expiry", "project_id", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    rater_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,352 @@
+"""The assignment engine: which item a rater gets next, leases, annotating, undo.
+
+Invariants kept here (DESIGN.md):
+- an item gets at most ``overlap`` labels from distinct raters; leases count
+  against that budget while they live, and an expired lease gives its slot back;
+- no rater gets the same item twice (a partial unique index backs this up);
+- annotate is one short transaction: insert, release the lease, bump counters.
+
+``next`` never scans the pool: it walks the partial index of open items by
+priority and takes the first row it can lock (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL; on SQLite every transaction holds the single write lock).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, func, select, update
+
+from labeler.extensions import db
+from labeler.models import Annotation, AnnotationKind, Item, Lease, Project, User
+from labeler.models.types import utcnow
+from labeler.services.errors import BadInput, Conflict, NotFound
+
+
+@dataclass(frozen=True)
+class Assignment:
+    item: Item
+    expires_at: datetime
+
+
+def _is_postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def reclaim_expired(project: Project, now: datetime | None = None) -> int:
+    """Delete expired leases of ``project`` and give their slots back; returns how many.
+
+    Cost is proportional to the expired leases (an index range), not the pool.
+    """
+    now = now or utcnow()
+    item_ids = list(
+        db.session.scalars(
+            delete(Lease)
+            .where(Lease.project_id == project.id, Lease.expires_at <= now)
+            .returning(Lease.item_id)
+        )
+    )
+    if not item_ids:
+        return 0
+    counts: dict[int, int] = {}
+    for item_id in item_ids:
+        counts[item_id] = counts.get(item_id, 0) + 1
+    for item_id, n in sorted(counts.items()):
+        db.session.execute(
+            update(Item)
+            .where(Item.id == item_id)
+            .values(
+                n_leased=Item.n_leased - n,
+                is_open=(Item.n_done + Item.n_leased - n) < project.overlap,
+            )
+        )
+    return len(item_ids)
+
+
+def _current_lease(project: Project, rater: User, now: datetime) -> Lease | None:
+    return db.session.scalar(
+        select(Lease)
+        .where(Lease.project_id == project.id, Lease.rater_id == rater.id, Lease.expires_at > now)
+        .order_by(Lease.id)
+        .limit(1)
+    )
+
+
+def _release_lease(lease: Lease, project: Project) -> None:
+    db.session.delete(lease)
+    db.session.execute(
+        update(Item)
+        .where(Item.id == lease.item_id)
+        .values(
+            n_leased=Item.n_leased - 1,
+            is_open=(Item.n_done + Item.n_leased - 1) < project.overlap,
+        )
+    )
+
+
+def next_item(project: Project, rater: User, *, now: datetime | None = None) -> Assignment | None:
+    """Lease the best open item for ``rater``; the same one again while the lease lives.
+
+    Returns None when nothing is left for this rater.
+    """
+    now = now or utcnow()
+    reclaim_expired(project, now)
+    held = _current_lease(project, rater, now)
+    if held is not None:
+        item = db.session.get(Item, held.item_id)
+        db.session.commit()
+        assert item is not None
+        return Assignment(item, held.expires_at)
+
+    mine = exists().where(
+        Annotation.item_id == Item.id,
+        Annotation.rater_id == rater.id,
+        Annotation.is_current.is_(True),
+    )
+    query = (
+        select(Item.id)
+        .where(Item.project_id == project.id, Item.is_open.is_(True), ~mine)
+        .order_by(Item.priority.desc(), Item.id)
+        .limit(1)
+    )
+    if _is_postgres():
+        query = query.with_for_update(skip_locked=True, of=Item)
+
+    for _attempt in range(20):
+        item_id = db.session.scalar(query)
+        if item_id is None:
+            db.session.commit()
+            return None
+        # Conditional update: correct even if another process got there first.
+        taken = db.session.execute(
+            update(Item)
+            .where(Item.id == item_id, Item.is_open.is_(True))
+            .values(
+                n_leased=Item.n_leased + 1,
+                is_open=(Item.n_done + Item.n_leased + 1) < project.overlap,
+            )
+        ).rowcount
+        if taken:
+            expires = now + timedelta(seconds=project.lease_seconds)
+            db.session.add(
+                Lease(project_id=project.id, item_id=item_id, rater_id=rater.id, expires_at=expires)
+            )
+            db.session.commit()
+            item = db.session.get(Item, item_id)
+            assert item is not None
+            return Assignment(item, expires)
+    db.session.commit()
+    return None
+
+
+def find_item(project: Project, ref: str | int, *, by_external_id: bool = True) -> Item:
+    """An item of ``project`` by its external id (as given at import) or internal id."""
+    item = None
+    if by_external_id:
+        item = db.session.scalar(
+            select(Item).where(Item.project_id == project.id, Item.external_id == str(ref))
+        )
+    if item is None and str(ref).isdigit() and not by_external_id:
+        item = db.session.get(Item, int(ref))
+        if item is not None and item.project_id != project.id:
+            item = None
+    if item is None:
+        raise NotFound(f"no item {ref!r} in project {project.name!r}", {"item": str(ref)})
+    return item
+
+
+def validate_answer(project: Project, label: Any, kind: str | None) -> tuple[str, str | None]:
+    """Normalise an answer to (kind, label); a label not in the set is a 400."""
+    kind = kind or AnnotationKind.LABEL.value
+    if kind not in {k.value for k in AnnotationKind}:
+        raise BadInput(f"unknown annotation kind {kind!r}", {"field": "kind"})
+    if kind == AnnotationKind.LABEL.value:
+        if label in (AnnotationKind.SKIP.value, AnnotationKind.UNSURE.value) and (
+            label not in project.label_names
+        ):
+            return str(label), None
+        if not isinstance(label, str) or label not in project.label_names:
+            raise BadInput(
+                f"label {label!r} is not in the project's label set",
+                {"field": "label", "allowed": project.label_names},
+            )
+        return kind, label
+    return kind, None
+
+
+def annotate(
+    project: Project,
+    rater: User,
+    item: Item,
+    label: Any,
+    *,
+    kind: str | None = None,
+    duration_ms: int | None = None,
+    origin: str = "api",
+) -> Annotation:
+    """Record ``rater``'s answer on ``item`` in one short transaction.
+
+    A second answer by the same rater replaces the first as current (both rows kept).
+    Raises Conflict when the item already has ``overlap`` answers and the rater
+    holds no lease on it.
+    """
+    kind, label = validate_answer(project, label, kind)
+    if duration_ms is not None and (not isinstance(duration_ms, int) or duration_ms < 0):
+        raise BadInput("duration_ms must be a non-negative integer", {"field": "duration_ms"})
+    now = utcnow()
+    locked = select(Item).where(Item.id == item.id)
+    if _is_postgres():
+        locked = locked.with_for_update()
+    row = db.session.execute(locked.execution_options(populate_existing=True)).scalar_one()
+
+    previous = db.session.scalar(
+        select(Annotation).where(
+            Annotation.item_id == row.id,
+            Annotation.rater_id == rater.id,
+            Annotation.is_current.is_(True),
+        )
+    )
+    released = db.session.execute(
+        delete(Lease).where(Lease.item_id == row.id, Lease.rater_id == rater.id)
+    ).rowcount
+    new = Annotation(
+        project_id=project.id,
+        item_id=row.id,
+        rater_id=rater.id,
+        kind=kind,
+        label=label,
+        duration_ms=duration_ms,
+        origin=origin,
+        created_at=now,
+    )
+    counts = new.counts
+    n_done, n_leased = row.n_done, row.n_leased - released
+    if previous is not None:
+        previous.is_current = False
+        previous.retracted_at = now
+        db.session.flush()  # the partial unique index sees one current row at a time
+        n_done -= int(previous.counts)
+    if counts and previous is None or counts and previous is not None and not previous.counts:
+        # A new slot is needed; a lease the rater held was released just above.
+        if not released and n_done + n_leased >= project.overlap:
+            db.session.rollback()
+            raise Conflict(
+                f"item {row.external_id!r} already has {project.overlap} answers",
+                {"item": row.external_id, "overlap": project.overlap},
+            )
+    n_done += int(counts)
+    db.session.add(new)
+    db.session.execute(
+        update(Item)
+        .where(Item.id == row.id)
+        .values(n_done=n_done, n_leased=n_leased, is_open=(n_done + n_leased) < project.overlap)
+    )
+    db.session.commit()
+    return new
+
+
+def undo_last(project: Project, rater: User) -> Assignment:
+    """Retract ``rater``'s most recent answer in ``project`` and lease that item back to them."""
+    now = utcnow()
+    last = db.session.scalar(
+        select(Annotation)
+        .where(
+            Annotation.project_id == project.id,
+            Annotation.rater_id == rater.id,
+            Annotation.is_current.is_(True),
+            Annotation.origin != "import",
+        )
+        .order_by(Annotation.id.desc())
+        .limit(1)
+    )
+    if last is None:
+        raise NotFound("nothing to undo")
+    locked = select(Item).where(Item.id == last.item_id)
+    if _is_postgres():
+        locked = locked.with_for_update()
+    item = db.session.execute(locked.execution_options(populate_existing=True)).scalar_one()
+    n_done = item.n_done - int(last.counts)
+    n_leased = item.n_leased
+    if n_done + n_leased >= project.overlap:
+        db.session.rollback()
+        raise Conflict("that item has since been filled by other raters", {"item": item.external_id})
+    # The rater is looking at another item now: give that one back first.
+    for held in db.session.scalars(
+        select(Lease).where(Lease.project_id == project.id, Lease.rater_id == rater.id)
+    ):
+        if held.item_id == item.id:
+            n_leased -= 1
+            db.session.delete(held)
+        else:
+            _release_lease(held, project)
+    db.session.flush()
+    last.is_current = False
+    last.retracted_at = now
+    expires = now + timedelta(seconds=project.lease_seconds)
+    db.session.add(Lease(project_id=project.id, item_id=item.id, rater_id=rater.id, expires_at=expires))
+    n_leased += 1
+    db.session.execute(
+        update(Item)
+        .where(Item.id == item.id)
+        .values(n_done=n_done, n_leased=n_leased, is_open=(n_done + n_leased) < project.overlap)
+    )
+    db.session.commit()
+    db.session.refresh(item)
+    return Assignment(item, expires)
+
+
+def release(project: Project, rater: User) -> int:
+    """Give back the rater's leases in ``project`` (e.g. on logout)."""
+    n = 0
+    for held in db.session.scalars(
+        select(Lease).where(Lease.project_id == project.id, Lease.rater_id == rater.id)
+    ):
+        _release_lease(held, project)
+        n += 1
+    db.session.commit()
+    return n
+
+
+def item_dict(project: Project, item: Item) -> dict[str, Any]:
+    return {
+        "id": item.external_id,
+        "data": item.data,
+        "priority": item.priority,
+        "n_done": item.n_done,
+    }
+
+
+def counters_consistent(project: Project) -> list[int]:
+    """Ids of items whose counters disagree with the annotations and leases (for tests/checks)."""
+    done = (
+        select(Annotation.item_id, func.count().label("n"))
+        .where(
+            Annotation.project_id == project.id,
+            Annotation.is_current.is_(True),
+            Annotation.kind != AnnotationKind.SKIP.value,
+        )
+        .group_by(Annotation.item_id)
+        .subquery()
+    )
+    leased = (
+        select(Lease.item_id, func.count().label("n"))
+        .where(Lease.project_id == project.id)
+        .group_by(Lease.item_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(Item.id)
+        .outerjoin(done, done.c.item_id == Item.id)
+        .outerjoin(leased, leased.c.item_id == Item.id)
+        .where(
+            Item.project_id == project.id,
+            and_(
+                True,
+                (Item.n_done != func.coalesce(done.c.n, 0))
+                | (Item.n_leased != func.coalesce(leased.c.n, 0)),
+            ),
+        )
+    )
+    return [r[0] for r in rows]

@@ -1,0 +1,140 @@
+"""Export: one row per item with its annotations and its final label, streamed.
+
+Items are read in keyset-paginated chunks, so memory stays flat in project size.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from labeler.extensions import db
+from labeler.models import Annotation, AnnotationKind, Item, Project, User
+
+FORMATS = {"jsonl": "application/x-ndjson", "csv": "text/csv"}
+CHUNK = 1000
+
+
+def majority(labels: list[str]) -> tuple[str | None, float | None]:
+    """The most common label and its share of the votes; None on a tie or no votes.
+
+    >>> majority(["a", "b", "a"])
+    ('a', 0.6666666666666666)
+    >>> majority(["a", "b"])
+    (None, None)
+    """
+    if not labels:
+        return None, None
+    ranked = Counter(labels).most_common(2)
+    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+        return None, None
+    return ranked[0][0], ranked[0][1] / len(labels)
+
+
+def iter_rows(project_id: int, chunk: int = CHUNK) -> Iterator[dict[str, Any]]:
+    names: dict[int, str] = {}
+    last_id = 0
+    while True:
+        items = db.session.execute(
+            select(Item.id, Item.external_id, Item.data)
+            .where(Item.project_id == project_id, Item.id > last_id)
+            .order_by(Item.id)
+            .limit(chunk)
+        ).all()
+        if not items:
+            return
+        last_id = items[-1].id
+        by_item: dict[int, list[Any]] = {}
+        for ann in db.session.execute(
+            select(
+                Annotation.item_id,
+                Annotation.rater_id,
+                Annotation.kind,
+                Annotation.label,
+                Annotation.created_at,
+                Annotation.duration_ms,
+            )
+            .where(
+                Annotation.item_id.in_([i.id for i in items]),
+                Annotation.is_current.is_(True),
+            )
+            .order_by(Annotation.id)
+        ):
+            by_item.setdefault(ann.item_id, []).append(ann)
+        missing = {a.rater_id for anns in by_item.values() for a in anns} - names.keys()
+        if missing:
+            names.update(
+                db.session.execute(select(User.id, User.name).where(User.id.in_(missing))).tuples()
+            )
+        for item in items:
+            anns = by_item.get(item.id, [])
+            votes = [a.label for a in anns if a.kind == AnnotationKind.LABEL.value]
+            label, confidence = majority(votes)
+            yield {
+                "id": item.external_id,
+                "data": item.data,
+                "annotations": [
+                    {
+                        "rater": names.get(a.rater_id),
+                        "label": a.label,
+                        "kind": a.kind,
+                        "created_at": a.created_at.isoformat(),
+                        "duration_ms": a.duration_ms,
+                    }
+                    for a in anns
+                ],
+                "label": label,
+                "source": "human" if label is not None else None,
+                "confidence": confidence,
+            }
+        db.session.expire_all()
+
+
+def export_lines(project_id: int, fmt: str) -> Iterator[str]:
+    if fmt == "jsonl":
+        for row in iter_rows(project_id):
+            yield json.dumps(row, ensure_ascii=False) + "\n"
+    elif fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(["id", "label", "source", "confidence", "n_annotations", "annotations", "data"])
+        for row in iter_rows(project_id):
+            writer.writerow(
+                [
+                    row["id"],
+                    row["label"] or "",
+                    row["source"] or "",
+                    "" if row["confidence"] is None else f"{row['confidence']:.4f}",
+                    len(row["annotations"]),
+                    json.dumps(row["annotations"], ensure_ascii=False),
+                    json.dumps(row["data"], ensure_ascii=False),
+                ]
+            )
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+    else:
+        raise ValueError(fmt)
+
+
+def export_to_file(
+    project: Project, fmt: str, out: Path, progress: Callable[[int], None] | None = None
+) -> int:
+    """Write the export to ``out`` (atomically: a temp file renamed at the end); returns rows."""
+    tmp = out.with_name(out.name + ".part")
+    n = 0
+    with tmp.open("w", encoding="utf-8", newline="") as fh:
+        for line in export_lines(project.id, fmt):
+            fh.write(line)
+            n += 1
+            if progress:
+                progress(1)
+    tmp.replace(out)
+    return n - (1 if fmt == "csv" else 0)

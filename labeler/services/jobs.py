@@ -1,0 +1,86 @@
+"""Background jobs: create, enqueue, run, and report progress."""
+
+from __future__ import annotations
+
+import traceback
+from typing import IO, Any
+
+from flask import current_app
+from sqlalchemy import update
+
+from labeler.extensions import db
+from labeler.models import Job, Project, User
+from labeler.services import artifacts, importing
+from labeler.services.errors import NotFound, ServiceError
+
+
+def _celery() -> Any:
+    return current_app.extensions["celery"]
+
+
+def enqueue_import(
+    project: Project, stream: IO[bytes], filename: str, fmt: str, user: User | None
+) -> Job:
+    """Store the upload in the artifact store and hand the import to a worker."""
+    importing.check_format(fmt)
+    artifact = artifacts.put(project.id, "upload", filename, stream.read())
+    job = Job(
+        project_id=project.id,
+        kind="import",
+        status="queued",
+        params={"artifact_id": artifact.id, "format": fmt, "filename": filename},
+        created_by_id=user.id if user else None,
+    )
+    db.session.add(job)
+    db.session.commit()
+    _celery().send_task("labeler.import_upload", args=[job.id])
+    return job
+
+
+def set_progress(job_id: int, progress: int, total: int | None = None) -> None:
+    """Progress goes through its own short transaction so pages can see it mid-import."""
+    values: dict[str, Any] = {"progress": progress}
+    if total is not None:
+        values["total"] = total
+    with db.engine.begin() as conn:
+        conn.execute(update(Job).where(Job.id == job_id).values(**values))
+
+
+def run_import_job(job_id: int) -> None:
+    job = db.session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"no job {job_id}")
+    if job.status == "done":
+        return  # redelivered after it finished: nothing to do
+    job.status = "running"
+    job.error = None
+    db.session.commit()
+    project = db.session.get(Project, job.project_id)
+    params = dict(job.params)
+    try:
+        stream = artifacts.open_stream(params["artifact_id"])
+        result = importing.import_file(
+            project, stream, params["format"], progress=lambda n: set_progress(job_id, n)
+        )
+    except ServiceError as exc:
+        db.session.rollback()
+        job = db.session.get(Job, job_id)
+        job.status = "failed"
+        job.error = exc.message
+        job.result = {"details": exc.details}
+        db.session.commit()
+        return
+    except Exception:
+        db.session.rollback()
+        job = db.session.get(Job, job_id)
+        job.status = "failed"
+        job.error = traceback.format_exc(limit=3)
+        db.session.commit()
+        raise
+    job = db.session.get(Job, job_id)
+    job.status = "done"
+    job.result = result.as_dict()
+    job.progress = result.total
+    job.total = result.total
+    db.session.commit()
+    artifacts.delete(params["artifact_id"])

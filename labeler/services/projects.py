@@ -11,7 +11,23 @@ from labeler.extensions import db
 from labeler.models import Annotation, Item, Label, Membership, Project, ProjectKind, Role, User
 from labeler.services.errors import BadInput, Conflict, Forbidden, NotFound
 
-HOTKEYS = "123456789"
+HOTKEYS = "1234567890abcdefghijklmnopqrtvwxy"  # s, u, z are skip, unsure, undo
+RESERVED_KEYS = set("suz?")
+
+
+def default_hotkeys(names: list[str]) -> list[str]:
+    """1-9 then 0 and letters; labels that are single free characters keep their own key.
+
+    >>> default_hotkeys(["pos", "neg"])
+    ['1', '2']
+    >>> default_hotkeys(["0", "1", "2"])
+    ['0', '1', '2']
+    """
+    if all(len(n) == 1 and n.lower() not in RESERVED_KEYS for n in names):
+        return list(names)
+    if len(names) > len(HOTKEYS):
+        raise BadInput(f"at most {len(HOTKEYS)} labels get hotkeys", {"field": "labels"})
+    return list(HOTKEYS[: len(names)])
 STRATEGIES = ("random", "margin", "least_confident", "entropy", "committee", "cluster", "region")
 
 
@@ -22,8 +38,6 @@ def parse_labels(labels: str | Sequence[str]) -> list[str]:
         raise BadInput("a project needs at least one label", {"field": "labels"})
     if len(set(names)) != len(names):
         raise BadInput("labels must be distinct", {"field": "labels", "labels": names})
-    if len(names) > 50:
-        raise BadInput("at most 50 labels", {"field": "labels"})
     return names
 
 
@@ -72,8 +86,8 @@ def create_project(
         created_by_id=created_by.id if created_by else None,
     )
     project.labels = [
-        Label(name=n, hotkey=HOTKEYS[i] if i < len(HOTKEYS) else chr(ord("a") + i), position=i)
-        for i, n in enumerate(names)
+        Label(name=n, hotkey=key, position=i)
+        for i, (n, key) in enumerate(zip(names, default_hotkeys(names), strict=True))
     ]
     db.session.add(project)
     db.session.flush()

@@ -1,0 +1,33 @@
+"""Serving the app: gunicorn in production, werkzeug's threaded server for the demo."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+
+def run_gunicorn(host: str, port: int, workers: int, threads: int = 4) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    class _App(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("worker_class", "gthread" if threads > 1 else "sync")
+            self.cfg.set("accesslog", None)
+            self.cfg.set("graceful_timeout", 10)
+
+        def load(self) -> Any:
+            from labeler import create_app
+
+            return create_app()
+
+    _App().run()
+
+
+def run_simple_server(app: Flask, host: str, port: int) -> None:
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)

@@ -70,9 +70,8 @@ def iter_rows(project_id: int, chunk: int = CHUNK) -> Iterator[dict[str, Any]]:
             by_item.setdefault(ann.item_id, []).append(ann)
         missing = {a.rater_id for anns in by_item.values() for a in anns} - names.keys()
         if missing:
-            names.update(
-                db.session.execute(select(User.id, User.name).where(User.id.in_(missing))).tuples()
-            )
+            rows = db.session.execute(select(User.id, User.name).where(User.id.in_(missing)))
+            names.update({uid: name for uid, name in rows})
         for item in items:
             anns = by_item.get(item.id, [])
             votes = [a.label for a in anns if a.kind == AnnotationKind.LABEL.value]

@@ -12,18 +12,17 @@ from labeler.models import Annotation, Item, Label, Membership, Project, Project
 from labeler.services.errors import BadInput, Conflict, Forbidden, NotFound
 
 HOTKEYS = "1234567890abcdefghijklmnopqrtvwxy"  # s, u, z are skip, unsure, undo
-RESERVED_KEYS = set("suz?")
 
 
 def default_hotkeys(names: list[str]) -> list[str]:
-    """1-9 then 0 and letters; labels that are single free characters keep their own key.
+    """1-9 then 0 and letters; when every label is a single digit, each keeps its own key.
 
     >>> default_hotkeys(["pos", "neg"])
     ['1', '2']
     >>> default_hotkeys(["0", "1", "2"])
     ['0', '1', '2']
     """
-    if all(len(n) == 1 and n.lower() not in RESERVED_KEYS for n in names):
+    if all(len(n) == 1 and n.isdigit() for n in names):
         return list(names)
     if len(names) > len(HOTKEYS):
         raise BadInput(f"at most {len(HOTKEYS)} labels get hotkeys", {"field": "labels"})

@@ -1,6 +1,175 @@
-"""PLACEHOLDER (helper B)."""
-from flask import Blueprint
+"""Pages: the project list, the labeling page and the engineer's project page.
+
+Views stay thin: parse the request, call one service function, render. The
+labeling page itself talks to the JSON API (``static/label.js``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from xml.etree.ElementTree import Element
+
+import markdown
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from markdown.extensions import Extension
+from markdown.treeprocessors import Treeprocessor
+from markupsafe import Markup
+from sqlalchemy import select
+
+from labeler.extensions import db
+from labeler.models import Job, Project, Role
+from labeler.services import exporting, importing, jobs
+from labeler.services import projects as project_service
+from labeler.services.errors import BadInput, ServiceError
+
 bp = Blueprint("ui", __name__)
+
+_SAFE_SCHEMES = ("http:", "https:", "mailto:")
+
+
+class _DropUnsafeUrls(Treeprocessor):
+    """Blank ``javascript:`` (and any other non-web scheme) in links and images."""
+
+    def run(self, root: Element) -> None:
+        for el in root.iter():
+            for attr in ("href", "src"):
+                value = el.get(attr)
+                if value is None:
+                    continue
+                squashed = "".join(value.split()).lower()
+                scheme = squashed.split(":", 1)[0] + ":" if ":" in squashed else ""
+                # Relative links and anchors have no scheme and are fine.
+                if scheme and scheme not in _SAFE_SCHEMES and "/" not in scheme:
+                    el.set(attr, "")
+
+
+class _NoRawHtml(Extension):
+    """Markdown without raw HTML: tags in the text come out escaped, as text.
+
+    This is what Python-Markdown's 3.0 notes suggest in place of the removed
+    ``safe_mode``; unlike escaping the text up front it keeps ``>`` quotes and
+    code spans intact.
+    """
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 (Markdown's API)
+        md.preprocessors.deregister("html_block")
+        md.inlinePatterns.deregister("html")
+        md.treeprocessors.register(_DropUnsafeUrls(md), "drop_unsafe_urls", -10)
+
+
+def render_markdown(text: str | None) -> Markup:
+    """Instructions as HTML; raw HTML in ``text`` is escaped, never passed through."""
+    html = markdown.markdown(text or "", extensions=[_NoRawHtml(), "sane_lists"])
+    return Markup(html)
+
+
+def _parse_int(form: Any, field: str) -> int:
+    raw = (form.get(field) or "").strip()
+    try:
+        return int(raw)
+    except ValueError:
+        raise BadInput(f"{field} must be a whole number", {"field": field}) from None
+
+
+def _engineer_project(pid: str) -> Project:
+    """The project for engineers/admins: 404 for non-members, then 403 for other roles."""
+    project = project_service.project_for(current_user, pid)
+    project_service.require_role(current_user, Role.ENGINEER)
+    return project
+
+
 @bp.get("/")
-def index():
-    return "labeler"
+@login_required
+def index() -> Any:
+    rows = [
+        {
+            "project": project,
+            "progress": project_service.project_progress(project, current_user),
+        }
+        for project in project_service.visible_projects(current_user)
+    ]
+    return render_template(
+        "index.html", rows=rows, can_manage=current_user.can(Role.ENGINEER)
+    )
+
+
+@bp.get("/projects/<pid>/label")
+@login_required
+def label(pid: str) -> Any:
+    project = project_service.project_for(current_user, pid)
+    return render_template(
+        "label.html",
+        project=project_service.project_dict(project),
+        instructions=render_markdown(project.instructions),
+        progress=project_service.project_progress(project, current_user),
+        can_manage=current_user.can(Role.ENGINEER),
+    )
+
+
+@bp.get("/projects/<pid>")
+@login_required
+def project_page(pid: str) -> Any:
+    project = _engineer_project(pid)
+    job = None
+    job_id = request.args.get("job", type=int)
+    if job_id is not None:
+        found = db.session.get(Job, job_id)
+        if found is not None and found.project_id == project.id:
+            job = found.as_dict()
+    recent = db.session.scalars(
+        select(Job)
+        .where(Job.project_id == project.id)
+        .order_by(Job.created_at.desc(), Job.id.desc())
+        .limit(5)
+    )
+    return render_template(
+        "project.html",
+        project=project,
+        instructions=render_markdown(project.instructions),
+        progress=project_service.project_progress(project, current_user),
+        strategies=project_service.STRATEGIES,
+        import_formats=importing.FORMATS,
+        export_formats=list(exporting.FORMATS),
+        job=job,
+        recent_jobs=[j.as_dict() for j in recent],
+    )
+
+
+@bp.post("/projects/<pid>/settings")
+@login_required
+def save_settings(pid: str) -> Any:
+    project = _engineer_project(pid)
+    try:
+        project_service.update_project(
+            project,
+            strategy=request.form.get("strategy", project.strategy),
+            overlap=_parse_int(request.form, "overlap"),
+            instructions=request.form.get("instructions", "").replace("\r\n", "\n"),
+        )
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(f"Settings not saved: {exc.message}", "error")
+    else:
+        flash("Settings saved.", "success")
+    return redirect(url_for("ui.project_page", pid=project.id))
+
+
+@bp.post("/projects/<pid>/upload")
+@login_required
+def upload(pid: str) -> Any:
+    project = _engineer_project(pid)
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        flash("Choose a file to import.", "error")
+        return redirect(url_for("ui.project_page", pid=project.id))
+    filename = file.filename
+    try:
+        fmt = request.form.get("format") or importing.guess_format(filename)
+        job = jobs.enqueue_import(project, file.stream, filename, fmt, current_user)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(f"Import not started: {exc.message}", "error")
+        return redirect(url_for("ui.project_page", pid=project.id))
+    flash(f"Import of {filename} queued as job {job.id}.", "success")
+    return redirect(url_for("ui.project_page", pid=project.id, job=job.id) + "#job")

@@ -111,11 +111,17 @@ def next_item(project: Project, rater: User, *, now: datetime | None = None) -> 
         .order_by(Item.priority.desc(), Item.id)
         .limit(1)
     )
+    skipping = query
     if _is_postgres():
-        query = query.with_for_update(skip_locked=True, of=Item)
+        skipping = query.with_for_update(skip_locked=True, of=Item)
 
     for _attempt in range(20):
-        item_id = db.session.scalar(query)
+        item_id = db.session.scalar(skipping)
+        if item_id is None and skipping is not query:
+            # Every open row may be locked by someone else for a moment (another
+            # rater, or a ranking being written): wait for the locks rather than
+            # tell this rater there is nothing left.
+            item_id = db.session.scalar(query.with_for_update(of=Item))
         if item_id is None:
             db.session.commit()
             return None
@@ -228,7 +234,7 @@ def annotate(
         previous.retracted_at = now
         db.session.flush()  # the partial unique index sees one current row at a time
         n_done -= int(previous.counts)
-    if counts and previous is None or counts and previous is not None and not previous.counts:
+    if counts and (previous is None or not previous.counts):
         # A new slot is needed; a lease the rater held was released just above.
         if not released and n_done + n_leased >= project.overlap:
             db.session.rollback()

@@ -5,6 +5,7 @@ from labeler.models.artifacts import Artifact
 from labeler.models.items import Item, Lease
 from labeler.models.jobs import Job
 from labeler.models.projects import Label, Membership, Project, ProjectKind
+from labeler.models.rounds import TrainingRound
 from labeler.models.users import ApiToken, Role, User
 
 __all__ = [
@@ -20,5 +21,6 @@ __all__ = [
     "Project",
     "ProjectKind",
     "Role",
+    "TrainingRound",
     "User",
 ]

@@ -33,6 +33,8 @@ class Annotation(db.Model):  # type: ignore[name-defined,misc]
         ),
         Index("ix_annotations_project", "project_id", "item_id"),
         Index("ix_annotations_rater", "project_id", "rater_id"),
+        # "Labels since the last round" counts a project's newest rows.
+        Index("ix_annotations_recent", "project_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)

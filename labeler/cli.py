@@ -177,8 +177,14 @@ def import_cmd(project_ref: str, file: Path, fmt: str | None) -> None:
     fmt = fmt or importing.guess_format(file.name)
     with (
         file.open("rb") as fh,
-        tqdm(total=file.stat().st_size, unit="B", unit_scale=True, desc="import", file=sys.stderr,
-             disable=None) as bar,
+        tqdm(
+            total=file.stat().st_size,
+            unit="B",
+            unit_scale=True,
+            desc="import",
+            file=sys.stderr,
+            disable=None,
+        ) as bar,
     ):
         last = [0]
 
@@ -232,8 +238,14 @@ def worker_cmd(concurrency: int, loglevel: str) -> None:
     """Run a Celery worker for this database and broker."""
     celery = current_app.extensions["celery"]
     celery.worker_main(
-        ["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "--without-gossip",
-         "--without-mingle", "--pool=prefork"]
+        [
+            "worker",
+            f"--concurrency={concurrency}",
+            f"--loglevel={loglevel}",
+            "--without-gossip",
+            "--without-mingle",
+            "--pool=prefork",
+        ]
     )
 
 

@@ -31,7 +31,9 @@ def _secret_key(data_dir: Path, env: dict[str, str], production: bool) -> str:
     return key
 
 
-def load_config(overrides: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> dict[str, Any]:
+def load_config(
+    overrides: dict[str, Any] | None = None, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Return the settings dict for ``create_app``; ``overrides`` win over the environment."""
     env = dict(os.environ if env is None else env)
     overrides = dict(overrides or {})

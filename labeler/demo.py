@@ -30,7 +30,15 @@ DEMO_USERS = [
 _GOOD = ["love", "great", "excellent", "works perfectly", "would buy again", "fantastic"]
 _BAD = ["hate", "terrible", "broke after a week", "waste of money", "awful", "returned it"]
 _MEH = ["it is okay", "average", "does the job", "nothing special", "fine I guess"]
-_THINGS = ["headphones", "coffee maker", "backpack", "phone case", "desk lamp", "kettle", "keyboard"]
+_THINGS = [
+    "headphones",
+    "coffee maker",
+    "backpack",
+    "phone case",
+    "desk lamp",
+    "kettle",
+    "keyboard",
+]
 
 
 def synthetic_reviews(n: int, seed: int = 0) -> list[dict[str, Any]]:
@@ -58,7 +66,11 @@ def digit_items(n: int = 300) -> list[dict[str, Any]]:
 
     digits = load_digits()
     return [
-        {"id": f"digit-{k + 1}", "image": [int(v) for v in digits.data[k]], "_gold": str(digits.target[k])}
+        {
+            "id": f"digit-{k + 1}",
+            "image": [int(v) for v in digits.data[k]],
+            "_gold": str(digits.target[k]),
+        }
         for k in range(min(n, len(digits.data)))
     ]
 
@@ -116,10 +128,21 @@ def run_demo(host: str, port: int, *, start_worker: bool = True) -> None:
     if start_worker:
         # A real worker process on the SQLite transport: no Redis needed.
         worker = subprocess.Popen(
-            [sys.executable, "-m", "labeler", "worker", "--concurrency", "1", "--loglevel", "warning"],
+            [
+                sys.executable,
+                "-m",
+                "labeler",
+                "worker",
+                "--concurrency",
+                "1",
+                "--loglevel",
+                "warning",
+            ],
             env=dict(os.environ, LABELER_DATA_DIR=app.config["LABELER_DATA_DIR"]),
         )
-    print(f"\nlabeler is running at http://{host}:{port}/  (data in {app.config['LABELER_DATA_DIR']})")
+    print(
+        f"\nlabeler is running at http://{host}:{port}/  (data in {app.config['LABELER_DATA_DIR']})"
+    )
     print("Demo logins:")
     print("\n".join(logins))
     print("Press Ctrl+C to stop.\n", flush=True)

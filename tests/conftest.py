@@ -19,7 +19,9 @@ import sqlalchemy as sa
 from labeler import create_app
 from labeler.extensions import db
 
-PG_ADMIN_URL = os.environ.get("LABELER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "LABELER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 REDIS_URL = os.environ.get("LABELER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -60,10 +62,10 @@ def _create_schema(url: str) -> None:
 def _truncate_pg(url: str) -> None:
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        tables = [
-            t.name for t in db.metadata.sorted_tables
-        ]
-        conn.exec_driver_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+        tables = [t.name for t in db.metadata.sorted_tables]
+        conn.exec_driver_sql(
+            "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+        )
     engine.dispose()
 
 

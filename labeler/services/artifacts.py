@@ -16,7 +16,9 @@ from labeler.services.errors import NotFound
 
 
 def put(project_id: int | None, kind: str, name: str, content: bytes) -> Artifact:
-    artifact = Artifact(project_id=project_id, kind=kind, name=name, content=content, size=len(content))
+    artifact = Artifact(
+        project_id=project_id, kind=kind, name=name, content=content, size=len(content)
+    )
     db.session.add(artifact)
     db.session.commit()
     return artifact

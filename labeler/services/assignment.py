@@ -234,14 +234,14 @@ def annotate(
         previous.retracted_at = now
         db.session.flush()  # the partial unique index sees one current row at a time
         n_done -= int(previous.counts)
-    if counts and (previous is None or not previous.counts):
-        # A new slot is needed; a lease the rater held was released just above.
-        if not released and n_done + n_leased >= project.overlap:
-            db.session.rollback()
-            raise Conflict(
-                f"item {row.external_id!r} already has {project.overlap} answers",
-                {"item": row.external_id, "overlap": project.overlap},
-            )
+    needs_slot = counts and (previous is None or not previous.counts)
+    # A lease the rater held was released just above and frees the slot it needs.
+    if needs_slot and not released and n_done + n_leased >= project.overlap:
+        db.session.rollback()
+        raise Conflict(
+            f"item {row.external_id!r} already has {project.overlap} answers",
+            {"item": row.external_id, "overlap": project.overlap},
+        )
     n_done += int(counts)
     db.session.add(new)
     db.session.execute(
@@ -277,7 +277,9 @@ def undo_last(project: Project, rater: User) -> Assignment:
     n_leased = item.n_leased
     if n_done + n_leased >= project.overlap:
         db.session.rollback()
-        raise Conflict("that item has since been filled by other raters", {"item": item.external_id})
+        raise Conflict(
+            "that item has since been filled by other raters", {"item": item.external_id}
+        )
     # The rater is looking at another item now: give that one back first.
     for held in db.session.scalars(
         select(Lease).where(Lease.project_id == project.id, Lease.rater_id == rater.id)
@@ -291,7 +293,9 @@ def undo_last(project: Project, rater: User) -> Assignment:
     last.is_current = False
     last.retracted_at = now
     expires = now + timedelta(seconds=project.lease_seconds)
-    db.session.add(Lease(project_id=project.id, item_id=item.id, rater_id=rater.id, expires_at=expires))
+    db.session.add(
+        Lease(project_id=project.id, item_id=item.id, rater_id=rater.id, expires_at=expires)
+    )
     n_leased += 1
     db.session.execute(
         update(Item)

@@ -103,7 +103,9 @@ def export_lines(project_id: int, fmt: str) -> Iterator[str]:
     elif fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf)
-        writer.writerow(["id", "label", "source", "confidence", "n_annotations", "annotations", "data"])
+        writer.writerow(
+            ["id", "label", "source", "confidence", "n_annotations", "annotations", "data"]
+        )
         for row in iter_rows(project_id):
             writer.writerow(
                 [

@@ -27,6 +27,8 @@ def default_hotkeys(names: list[str]) -> list[str]:
     if len(names) > len(HOTKEYS):
         raise BadInput(f"at most {len(HOTKEYS)} labels get hotkeys", {"field": "labels"})
     return list(HOTKEYS[: len(names)])
+
+
 STRATEGIES = ("random", "margin", "least_confident", "entropy", "committee", "cluster", "region")
 
 

@@ -43,7 +43,13 @@ def authenticated(view: Callable[..., Any]) -> Callable[..., Any]:
             return jsonify(exc.as_dict()), 401
         if user is None:
             if not current_user.is_authenticated:
-                body = {"error": {"code": "unauthorized", "message": "log in or send a bearer token", "details": None}}
+                body = {
+                    "error": {
+                        "code": "unauthorized",
+                        "message": "log in or send a bearer token",
+                        "details": None,
+                    }
+                }
                 return jsonify(body), 401
             if request.method not in ("GET", "HEAD", "OPTIONS"):
                 csrf.protect()
@@ -79,7 +85,11 @@ def me() -> Any:
 @authenticated
 def list_projects() -> Any:
     return jsonify(
-        {"projects": [project_service.project_dict(p) for p in project_service.visible_projects(g.user)]}
+        {
+            "projects": [
+                project_service.project_dict(p) for p in project_service.visible_projects(g.user)
+            ]
+        }
     )
 
 
@@ -129,7 +139,9 @@ def add_member(pid: str) -> Any:
     project_service.require_role(g.user, Role.ENGINEER)
     user = user_service.find_user(_json_body().get("user", ""))
     added = project_service.add_member(project, user)
-    return jsonify({"project": project.id, "user": user.name, "added": added}), 201 if added else 200
+    return jsonify(
+        {"project": project.id, "user": user.name, "added": added}
+    ), 201 if added else 200
 
 
 @bp.get("/projects/<pid>/progress")
@@ -151,7 +163,9 @@ def import_items(pid: str) -> Any:
             raise BadInput("upload the file in the form field 'file'", {"field": "file"})
         fmt = request.form.get("format") or importing.guess_format(upload.filename or "")
         if request.form.get("async") in ("1", "true"):
-            job = jobs.enqueue_import(project, upload.stream, upload.filename or "upload", fmt, g.user)
+            job = jobs.enqueue_import(
+                project, upload.stream, upload.filename or "upload", fmt, g.user
+            )
             return jsonify(job.as_dict()), 202
         result = importing.import_file(project, upload.stream, fmt)
         return jsonify(result.as_dict()), 201
@@ -180,7 +194,10 @@ def next_item(pid: str) -> Any:
     if got is None:
         return Response(status=204)
     return jsonify(
-        {"item": assignment.item_dict(project, got.item), "lease_expires_at": got.expires_at.isoformat()}
+        {
+            "item": assignment.item_dict(project, got.item),
+            "lease_expires_at": got.expires_at.isoformat(),
+        }
     )
 
 
@@ -220,7 +237,10 @@ def undo(pid: str) -> Any:
     project = project_service.project_for(g.user, pid)
     got = assignment.undo_last(project, g.user)
     return jsonify(
-        {"item": assignment.item_dict(project, got.item), "lease_expires_at": got.expires_at.isoformat()}
+        {
+            "item": assignment.item_dict(project, got.item),
+            "lease_expires_at": got.expires_at.isoformat(),
+        }
     )
 
 
@@ -231,7 +251,10 @@ def export(pid: str) -> Any:
     project_service.require_role(g.user, Role.ENGINEER, Role.SME)
     fmt = request.args.get("format", "jsonl")
     if fmt not in exporting.FORMATS:
-        raise BadInput(f"unknown export format {fmt!r}", {"field": "format", "allowed": list(exporting.FORMATS)})
+        raise BadInput(
+            f"unknown export format {fmt!r}",
+            {"field": "format", "allowed": list(exporting.FORMATS)},
+        )
     mimetype = exporting.FORMATS[fmt]
     # The generator runs after this view returns: keep its own app context.
     lines = exporting.export_lines(project.id, fmt)
@@ -243,8 +266,9 @@ def export(pid: str) -> Any:
 @authenticated
 def get_job(job_id: int) -> Any:
     job = db.session.get(Job, job_id)
-    if job is None or (job.project_id and not project_service.is_member(
-        g.user, project_service.find_project(job.project_id)
-    )):
+    if job is None or (
+        job.project_id
+        and not project_service.is_member(g.user, project_service.find_project(job.project_id))
+    ):
         raise NotFound(f"no job {job_id}")
     return jsonify(job.as_dict())

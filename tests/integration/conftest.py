@@ -103,8 +103,18 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "labeler", "serve", "--port", str(self.port),
-             "--workers", str(workers), "--threads", str(threads)],
+            [
+                sys.executable,
+                "-m",
+                "labeler",
+                "serve",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+                "--threads",
+                str(threads),
+            ],
             env=env,
             stdout=log.open("ab"),
             stderr=subprocess.STDOUT,

@@ -24,7 +24,10 @@ def setup(app, make_user):
     projects.add_member(project, rater)
     db.session.execute(
         insert(Item),
-        [{"project_id": project.id, "external_id": f"n{k}", "data": {"text": f"story {k}"}} for k in range(3)],
+        [
+            {"project_id": project.id, "external_id": f"n{k}", "data": {"text": f"story {k}"}}
+            for k in range(3)
+        ],
     )
     db.session.commit()
     return {"project": project, "eng": eng_token, "rater": rater_token, "rater_user": rater}
@@ -33,13 +36,16 @@ def setup(app, make_user):
 def test_openapi_describes_every_route(client, app):
     doc = client.get("/api/v1/openapi.json").get_json()
     assert doc["openapi"].startswith("3.")
-    documented = {
-        (path, method.upper()) for path, ops in doc["paths"].items() for method in ops
-    }
+    documented = {(path, method.upper()) for path, ops in doc["paths"].items() for method in ops}
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1"):
             continue
-        path = rule.rule.replace("<path:", "{").replace("<int:", "{").replace("<", "{").replace(">", "}")
+        path = (
+            rule.rule.replace("<path:", "{")
+            .replace("<int:", "{")
+            .replace("<", "{")
+            .replace(">", "}")
+        )
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert (path, method) in documented, f"{method} {path} is not in openapi.json"
 
@@ -64,7 +70,9 @@ def test_create_project_needs_engineer(client, setup):
     assert created["overlap"] == 3 and [lb["hotkey"] for lb in created["labels"]] == ["1", "2"]
     r = client.post("/api/v1/projects", json=body, headers=_auth(setup["eng"]))
     assert r.status_code == 409
-    r = client.post("/api/v1/projects", json={"name": "y", "labels": []}, headers=_auth(setup["eng"]))
+    r = client.post(
+        "/api/v1/projects", json={"name": "y", "labels": []}, headers=_auth(setup["eng"])
+    )
     assert r.status_code == 400 and r.get_json()["error"]["details"]["field"] == "labels"
 
 
@@ -75,7 +83,10 @@ def test_next_annotate_cycle(client, setup):
     first = r.get_json()
     assert first["item"]["id"] == "n0" and first["lease_expires_at"]
     # Asking again returns the same leased item.
-    assert client.get(f"/api/v1/projects/{pid}/next", headers=_auth(tok)).get_json()["item"]["id"] == "n0"
+    assert (
+        client.get(f"/api/v1/projects/{pid}/next", headers=_auth(tok)).get_json()["item"]["id"]
+        == "n0"
+    )
     r = client.post(
         f"/api/v1/projects/{pid}/items/n0/annotations",
         json={"label": "sport", "duration_ms": 1200},
@@ -86,27 +97,39 @@ def test_next_annotate_cycle(client, setup):
     while (r := client.get(f"/api/v1/projects/{pid}/next", headers=_auth(tok))).status_code == 200:
         iid = r.get_json()["item"]["id"]
         seen.append(iid)
-        client.post(f"/api/v1/projects/{pid}/items/{iid}/annotations", json={"label": "politics"},
-                    headers=_auth(tok))
+        client.post(
+            f"/api/v1/projects/{pid}/items/{iid}/annotations",
+            json={"label": "politics"},
+            headers=_auth(tok),
+        )
     assert r.status_code == 204 and sorted(seen) == ["n0", "n1", "n2"]
     progress = client.get(f"/api/v1/projects/{pid}/progress", headers=_auth(tok)).get_json()
-    assert progress["mine"] == 3 and progress["n_annotations"] == 3 and progress["target_annotations"] == 6
+    assert (
+        progress["mine"] == 3
+        and progress["n_annotations"] == 3
+        and progress["target_annotations"] == 6
+    )
 
 
 def test_label_outside_the_set_is_400_and_stores_nothing(client, setup):
     pid, tok = setup["project"].id, setup["rater"]
     client.get(f"/api/v1/projects/{pid}/next", headers=_auth(tok))
-    r = client.post(f"/api/v1/projects/{pid}/items/n0/annotations", json={"label": "weather"},
-                    headers=_auth(tok))
+    r = client.post(
+        f"/api/v1/projects/{pid}/items/n0/annotations",
+        json={"label": "weather"},
+        headers=_auth(tok),
+    )
     assert r.status_code == 400
     err = r.get_json()["error"]
     assert err["details"]["field"] == "label" and "weather" in err["message"]
     assert db.session.scalar(select(func.count(Annotation.id))) == 0
-    r = client.post(f"/api/v1/projects/{pid}/items/n0/annotations", data="not json",
-                    headers=_auth(tok))
+    r = client.post(
+        f"/api/v1/projects/{pid}/items/n0/annotations", data="not json", headers=_auth(tok)
+    )
     assert r.status_code == 400
-    r = client.post(f"/api/v1/projects/{pid}/items/zzz/annotations", json={"label": "sport"},
-                    headers=_auth(tok))
+    r = client.post(
+        f"/api/v1/projects/{pid}/items/zzz/annotations", json={"label": "sport"}, headers=_auth(tok)
+    )
     assert r.status_code == 404
 
 
@@ -115,21 +138,30 @@ def test_rater_cannot_reach_another_projects_items(client, setup, make_user):
     db.session.add(Item(project_id=other.id, external_id="s1", data={"text": "hidden"}))
     db.session.commit()
     tok = setup["rater"]
-    for url in (f"/api/v1/projects/{other.id}/next", f"/api/v1/projects/{other.id}",
-                f"/api/v1/projects/{other.id}/items/s1", f"/api/v1/projects/secret/next"):
+    for url in (
+        f"/api/v1/projects/{other.id}/next",
+        f"/api/v1/projects/{other.id}",
+        f"/api/v1/projects/{other.id}/items/s1",
+        "/api/v1/projects/secret/next",
+    ):
         r = client.get(url, headers=_auth(tok))
         assert r.status_code == 404, url
-    r = client.post(f"/api/v1/projects/{other.id}/items/s1/annotations", json={"label": "a"},
-                    headers=_auth(tok))
+    r = client.post(
+        f"/api/v1/projects/{other.id}/items/s1/annotations", json={"label": "a"}, headers=_auth(tok)
+    )
     assert r.status_code == 404
-    names = [p["name"] for p in client.get("/api/v1/projects", headers=_auth(tok)).get_json()["projects"]]
+    names = [
+        p["name"] for p in client.get("/api/v1/projects", headers=_auth(tok)).get_json()["projects"]
+    ]
     assert names == ["news"]
 
 
 def test_undo_over_api(client, setup):
     pid, tok = setup["project"].id, setup["rater"]
     client.get(f"/api/v1/projects/{pid}/next", headers=_auth(tok))
-    client.post(f"/api/v1/projects/{pid}/items/n0/annotations", json={"label": "sport"}, headers=_auth(tok))
+    client.post(
+        f"/api/v1/projects/{pid}/items/n0/annotations", json={"label": "sport"}, headers=_auth(tok)
+    )
     r = client.post(f"/api/v1/projects/{pid}/undo", headers=_auth(tok))
     assert r.status_code == 200 and r.get_json()["item"]["id"] == "n0"
     r = client.post(f"/api/v1/projects/{pid}/undo", headers=_auth(tok))
@@ -151,8 +183,11 @@ def test_session_clients_need_csrf(app, setup):
     assert client.get(f"/api/v1/projects/{pid}/next").status_code == 200
     r = client.post(f"/api/v1/projects/{pid}/items/n0/annotations", json={"label": "sport"})
     assert r.status_code == 400 and r.get_json()["error"]["code"] == "csrf"
-    r = client.post(f"/api/v1/projects/{pid}/items/n0/annotations", json={"label": "sport"},
-                    headers={"X-CSRFToken": token.group(1)})
+    r = client.post(
+        f"/api/v1/projects/{pid}/items/n0/annotations",
+        json={"label": "sport"},
+        headers={"X-CSRFToken": token.group(1)},
+    )
     assert r.status_code == 201
 
 
@@ -162,8 +197,15 @@ def test_export_streams_jsonl(client, setup, make_user):
     projects.add_member(setup["project"], other)
     for tok, label in ((setup["rater"], "sport"), (other_tok, "sport")):
         client.get(f"/api/v1/projects/{pid}/next", headers=_auth(tok))
-        client.post(f"/api/v1/projects/{pid}/items/n0/annotations", json={"label": label}, headers=_auth(tok))
-    assert client.get(f"/api/v1/projects/{pid}/export", headers=_auth(setup["rater"])).status_code == 403
+        client.post(
+            f"/api/v1/projects/{pid}/items/n0/annotations",
+            json={"label": label},
+            headers=_auth(tok),
+        )
+    assert (
+        client.get(f"/api/v1/projects/{pid}/export", headers=_auth(setup["rater"])).status_code
+        == 403
+    )
     r = client.get(f"/api/v1/projects/{pid}/export?format=jsonl", headers=_auth(setup["eng"]))
     assert r.status_code == 200 and r.mimetype == "application/x-ndjson"
     rows = [json.loads(line) for line in r.get_data(as_text=True).splitlines()]

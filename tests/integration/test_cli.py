@@ -65,7 +65,9 @@ def test_import_export_round_trip(runner, tmp_path):
 def test_bad_import_names_line_and_imports_nothing(runner, tmp_path):
     runner.invoke(main, ["project", "create", "t", "--labels", "a,b"])
     src = tmp_path / "bad.jsonl"
-    src.write_text('{"id": "1", "text": "ok"}\n{"id": "2", "text": "ok"}\n{"id": "3", "txt": "no text"}\n')
+    src.write_text(
+        '{"id": "1", "text": "ok"}\n{"id": "2", "text": "ok"}\n{"id": "3", "txt": "no text"}\n'
+    )
     result = runner.invoke(main, ["import", "t", str(src)])
     assert result.exit_code != 0
     assert "3" in result.output and "text" in result.output

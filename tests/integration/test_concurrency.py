@@ -34,7 +34,9 @@ def pg_app(pg_database: str, tmp_path: Path):
         db.engine.dispose()
 
 
-def _client(base: str, pid: int, token: str, rng: random.Random, accepted: list, errors: list) -> None:
+def _client(
+    base: str, pid: int, token: str, rng: random.Random, accepted: list, errors: list
+) -> None:
     s = requests.Session()
     s.headers["Authorization"] = f"Bearer {token}"
     for _ in range(ROUNDS):
@@ -60,8 +62,12 @@ def test_many_clients_keep_the_invariants(pg_app, pg_database, tmp_path):
     db.session.execute(
         insert(Item),
         [
-            {"project_id": project.id, "external_id": f"x{k}", "data": {"text": f"item {k}"},
-             "priority": float(k % 97)}
+            {
+                "project_id": project.id,
+                "external_id": f"x{k}",
+                "data": {"text": f"item {k}"},
+                "priority": float(k % 97),
+            }
             for k in range(N_ITEMS)
         ],
     )

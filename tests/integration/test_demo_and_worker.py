@@ -30,7 +30,9 @@ def _wait_for_job(get, job_id: int, timeout: float = 90) -> dict:
 def _login(session: requests.Session, base: str, name: str, password: str) -> str:
     page = session.get(f"{base}/login").text
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    r = session.post(f"{base}/login", data={"name": name, "password": password, "csrf_token": token})
+    r = session.post(
+        f"{base}/login", data={"name": name, "password": password, "csrf_token": token}
+    )
     assert r.status_code == 200 and "/login" not in r.url, r.url
     return token
 
@@ -42,7 +44,9 @@ def test_demo_command_serves_seeded_projects_with_a_worker(tmp_path):
     env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("LABELER_")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "labeler", "demo", "--port", str(port), "--data-dir", str(data)],
-        stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        env=env,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -67,8 +71,12 @@ def test_demo_command_serves_seeded_projects_with_a_worker(tmp_path):
         eng = requests.Session()
         csrf = _login(eng, base, "engineer", "engineer")
         files = {"file": ("more.jsonl", b'{"id": "extra-1", "text": "added by a worker"}\n')}
-        r = eng.post(f"{base}/api/v1/projects/reviews/items", files=files,
-                     data={"async": "1", "format": "jsonl"}, headers={"X-CSRFToken": csrf})
+        r = eng.post(
+            f"{base}/api/v1/projects/reviews/items",
+            files=files,
+            data={"async": "1", "format": "jsonl"},
+            headers={"X-CSRFToken": csrf},
+        )
         assert r.status_code == 202, r.text
         job = _wait_for_job(lambda j: eng.get(f"{base}/api/v1/jobs/{j}").json(), r.json()["id"])
         assert job["status"] == "done" and job["result"]["created"] == 1, job
@@ -123,7 +131,9 @@ def test_import_job_is_idempotent_under_redelivery(app):
 
     project = projects.create_project("redeliver", ["a", "b"])
     art = artifacts.put(project.id, "upload", "x.jsonl", b'{"id": "1", "text": "t"}\n')
-    job = Job(project_id=project.id, kind="import", params={"artifact_id": art.id, "format": "jsonl"})
+    job = Job(
+        project_id=project.id, kind="import", params={"artifact_id": art.id, "format": "jsonl"}
+    )
     db.session.add(job)
     db.session.commit()
     # The first delivery got as far as committing the rows, then the worker died.

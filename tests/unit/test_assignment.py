@@ -129,8 +129,9 @@ def test_undo_returns_item_and_retracts(app, make_user):
     assert assignment.next_item(project, rater).item.id == a.item.id
     assignment.annotate(project, rater, back.item, "neg")
     rows = db.session.execute(
-        select(Annotation.label, Annotation.is_current, Annotation.retracted_at.is_not(None))
-        .order_by(Annotation.id)
+        select(
+            Annotation.label, Annotation.is_current, Annotation.retracted_at.is_not(None)
+        ).order_by(Annotation.id)
     ).all()
     assert [tuple(r) for r in rows] == [("pos", False, True), ("neg", True, False)]
     assert assignment.counters_consistent(project) == []

@@ -89,9 +89,7 @@ def index() -> Any:
         }
         for project in project_service.visible_projects(current_user)
     ]
-    return render_template(
-        "index.html", rows=rows, can_manage=current_user.can(Role.ENGINEER)
-    )
+    return render_template("index.html", rows=rows, can_manage=current_user.can(Role.ENGINEER))
 
 
 @bp.get("/projects/<pid>/label")

@@ -31,7 +31,6 @@ def celery_init_app(app: Flask) -> Celery:
         worker_prefetch_multiplier=1,
         task_always_eager=app.config.get("LABELER_EAGER_TASKS", False),
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"polling_interval": 0.25} if broker.startswith("sqla+") else {},
         worker_hijack_root_logger=False,
     )
     celery.set_default()

@@ -5,17 +5,12 @@ from __future__ import annotations
 import traceback
 from typing import IO, Any
 
-from flask import current_app
 from sqlalchemy import update
 
 from labeler.extensions import db
 from labeler.models import Job, Project, User
 from labeler.services import artifacts, importing
 from labeler.services.errors import NotFound, ServiceError
-
-
-def _celery() -> Any:
-    return current_app.extensions["celery"]
 
 
 def enqueue_import(
@@ -33,7 +28,10 @@ def enqueue_import(
     )
     db.session.add(job)
     db.session.commit()
-    _celery().send_task("labeler.import_upload", args=[job.id])
+    from workers.tasks import import_upload
+
+    # Through the task object (not send_task) so LABELER_EAGER_TASKS=1 runs it in-process.
+    import_upload.delay(job.id)
     return job
 
 

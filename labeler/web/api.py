@@ -266,9 +266,8 @@ def export(pid: str) -> Any:
 @authenticated
 def get_job(job_id: int) -> Any:
     job = db.session.get(Job, job_id)
-    if job is None or (
-        job.project_id
-        and not project_service.is_member(g.user, project_service.find_project(job.project_id))
-    ):
+    if job is None or job.project_id is None:
         raise NotFound(f"no job {job_id}")
+    project_service.project_for(g.user, job.project_id)
+    project_service.require_role(g.user, Role.ENGINEER, Role.SME)
     return jsonify(job.as_dict())

@@ -47,5 +47,11 @@ def login_page() -> Any:
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout() -> Any:
+    from labeler.services import assignment
+    from labeler.services.projects import visible_projects
+
+    # Give back what the rater was holding instead of letting the leases run out.
+    for project in visible_projects(current_user):
+        assignment.release(project, current_user)
     logout_user()
     return redirect(url_for("auth.login"))

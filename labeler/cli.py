@@ -229,6 +229,75 @@ def export_cmd(project_ref: str, fmt: str, out: Path) -> None:
     click.echo(f"wrote {n} items to {out}")
 
 
+# ---------------------------------------------------------------- active learning
+@main.group("al")
+def al() -> None:
+    """Active learning."""
+
+
+@al.command("run")
+@click.argument("project_ref", metavar="PROJECT")
+@click.option("--enqueue", is_flag=True, help="Hand the round to the workers instead.")
+@with_appcontext
+def al_run_cmd(project_ref: str, enqueue: bool) -> None:
+    """Retrain PROJECT's model and re-rank its queue; prints the round as JSON."""
+    from labeler.services import projects, training
+
+    proj = projects.find_project(project_ref)
+    rnd = training.request_round(proj, "cli", enqueue=enqueue)
+    if not enqueue:
+        rnd = training.execute_round(rnd.id)
+    click.echo(json.dumps(rnd.as_dict()))
+    if rnd.status == "failed":
+        raise SystemExit(1)
+
+
+@main.command("simulate")
+@click.argument("data")
+@click.option("--label-column", default="label", help="Column with the true label (CSV).")
+@click.option("--text-column", default=None, help="Featurize this column with TF-IDF (CSV).")
+@click.option("--strategies", default="margin,random", help="Comma-separated strategies.")
+@click.option("--budget", type=click.IntRange(2), default=300)
+@click.option("--batch", type=click.IntRange(1), default=10)
+@click.option("--seeds", type=click.IntRange(1), default=5)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+def simulate_cmd(
+    data: str,
+    label_column: str,
+    text_column: str | None,
+    strategies: str,
+    budget: int,
+    batch: int,
+    seeds: int,
+    out: Path,
+) -> None:
+    """Run active learning offline with the true labels as the oracle.
+
+    DATA is a CSV file (numeric feature columns, or --text-column) or one of
+    scikit-learn's bundled sets: sklearn:digits, sklearn:breast_cancer, sklearn:iris, sklearn:wine.
+    Writes OUT/curve.csv and OUT/curve.png.
+    """
+    from labeler.learning import simulate as sim
+    from labeler.learning.datasets import load_table
+    from labeler.sampling.registry import STRATEGIES
+
+    names = [s.strip() for s in strategies.split(",") if s.strip()]
+    unknown = [s for s in names if s not in STRATEGIES]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown {unknown}; choose from {sorted(STRATEGIES)}", param_hint="--strategies"
+        )
+    try:
+        X, y, title = load_table(data, label_column=label_column, text_column=text_column)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    rows = sim.simulate(X, y, names, budget=budget, batch=batch, seeds=seeds, progress=True)
+    out.mkdir(parents=True, exist_ok=True)
+    sim.write_csv(rows, out / "curve.csv")
+    sim.plot_curves(rows, out / "curve.png", title=title)
+    click.echo(f"wrote {out / 'curve.csv'} and {out / 'curve.png'}")
+
+
 # ---------------------------------------------------------------- processes
 @main.command("worker")
 @click.option("--concurrency", type=click.IntRange(1), default=1)

@@ -11,3 +11,11 @@ def import_upload(job_id: int) -> None:
     from labeler.services import jobs
 
     jobs.run_import_job(job_id)
+
+
+@shared_task(name="labeler.retrain_and_rank", acks_late=True)
+def retrain_and_rank(round_id: int) -> None:
+    """Retrain the project's model and write a new ranking (idempotent under redelivery)."""
+    from labeler.services import training
+
+    training.execute_round(round_id)

@@ -14,7 +14,7 @@ from flask_login import current_user
 
 from labeler.extensions import csrf, db
 from labeler.models import Job, Role, User
-from labeler.services import assignment, exporting, importing, jobs
+from labeler.services import assignment, exporting, importing, jobs, training
 from labeler.services import projects as project_service
 from labeler.services import users as user_service
 from labeler.services.errors import BadInput, NotFound, ServiceError
@@ -217,6 +217,7 @@ def annotate(pid: str, iid: str) -> Any:
         duration_ms=duration,
         origin="ui" if request.headers.get("X-Labeler-Client") == "ui" else "api",
     )
+    training.maybe_trigger(project)
     return (
         jsonify(
             {
@@ -260,6 +261,22 @@ def export(pid: str) -> Any:
     lines = exporting.export_lines(project.id, fmt)
     headers = {"Content-Disposition": f'attachment; filename="{project.name}.{fmt}"'}
     return Response(stream_with_context(lines), mimetype=mimetype, headers=headers)
+
+
+@bp.post("/projects/<pid>/al/run")
+@authenticated
+def al_run(pid: str) -> Any:
+    """Queue an active-learning round now (coalesces with one in flight)."""
+    project = project_service.project_for(g.user, pid)
+    project_service.require_role(g.user, Role.ENGINEER)
+    return jsonify(training.request_round(project, "api").as_dict()), 202
+
+
+@bp.get("/projects/<pid>/rounds")
+@authenticated
+def rounds(pid: str) -> Any:
+    project = project_service.project_for(g.user, pid)
+    return jsonify({"rounds": [r.as_dict() for r in training.recent_rounds(project, 100)]})
 
 
 @bp.get("/jobs/<int:job_id>")

@@ -57,6 +57,24 @@ def _op(
 
 
 SCHEMAS: dict[str, Any] = {
+    "Round": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "status": {"enum": ["queued", "running", "done", "failed"]},
+            "trigger": {"type": "string"},
+            "strategy": {"type": "string"},
+            "strategy_used": {"type": ["string", "null"]},
+            "cold_start": {"type": "boolean"},
+            "n_labels": {"type": ["integer", "null"]},
+            "n_ranked": {"type": ["integer", "null"]},
+            "cv_accuracy": {"type": ["number", "null"]},
+            "cv_macro_f1": {"type": ["number", "null"]},
+            "duration_s": {"type": ["number", "null"]},
+            "info": {},
+            "error": {"type": ["string", "null"]},
+        },
+    },
     "Error": {
         "type": "object",
         "required": ["error"],
@@ -363,6 +381,27 @@ def openapi_document() -> dict[str, Any]:
                     _PID,
                     {"name": "format", "in": "query", "schema": {"enum": ["jsonl", "csv"]}},
                 ],
+            ),
+        },
+        "/api/v1/projects/{pid}/al/run": {
+            "post": _op(
+                "Queue an active-learning round (engineer, admin); coalesces with one in flight",
+                {"202": _json(_ref("Round"), "Queued or already in flight")},
+                params=[_PID],
+            ),
+        },
+        "/api/v1/projects/{pid}/rounds": {
+            "get": _op(
+                "Recent active-learning rounds with their metrics",
+                {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {"rounds": {"type": "array", "items": _ref("Round")}},
+                        }
+                    )
+                },
+                params=[_PID],
             ),
         },
         "/api/v1/jobs/{job_id}": {

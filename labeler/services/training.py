@@ -1,0 +1,238 @@
+"""Active-learning rounds: retrain on the labels so far and re-rank the queue.
+
+A round is requested (automatically every ``project.retrain_every`` labels, or
+on demand), runs on a worker, and writes a priority for every item in ONE
+transaction, so raters never see a half-written queue (readers keep the old
+priorities until the commit; ``next`` waits for the locks rather than answer 204).
+At most one round per project is in flight: a partial unique index makes later
+triggers coalesce into the queued or running one.
+"""
+
+from __future__ import annotations
+
+import pickle
+import time
+import traceback
+from collections import Counter
+from typing import Any
+
+import numpy as np
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from labeler.extensions import db
+from labeler.models import Annotation, AnnotationKind, Item, Project, TrainingRound
+from labeler.models.rounds import IN_FLIGHT
+from labeler.models.types import utcnow
+from labeler.services import artifacts
+from labeler.services.errors import NotFound
+
+# Rows labeled already (or by everyone) sink to the bottom of the queue.
+BOTTOM = -1e12
+STATE_KIND = "al-state"
+
+
+def in_flight(project: Project) -> TrainingRound | None:
+    return db.session.scalar(
+        select(TrainingRound).where(
+            TrainingRound.project_id == project.id, TrainingRound.status.in_(IN_FLIGHT)
+        )
+    )
+
+
+def request_round(
+    project: Project, trigger: str = "manual", *, enqueue: bool = True
+) -> TrainingRound:
+    """Queue a round, or return the one already queued or running (coalesced)."""
+    current = in_flight(project)
+    if current is not None:
+        return current
+    last_seen = db.session.scalar(
+        select(func.max(Annotation.id)).where(Annotation.project_id == project.id)
+    )
+    new = TrainingRound(
+        project_id=project.id,
+        trigger=trigger,
+        strategy=project.strategy,
+        max_annotation_id=int(last_seen or 0),
+    )
+    db.session.add(new)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Another process queued one between our check and insert.
+        db.session.rollback()
+        current = in_flight(project)
+        if current is None:  # pragma: no cover - it finished in between
+            raise
+        return current
+    if enqueue:
+        from workers.tasks import retrain_and_rank
+
+        retrain_and_rank.delay(new.id)
+    return new
+
+
+def labels_since_last_round(project: Project, cap: int) -> int:
+    """New label annotations since the newest round, counted up to ``cap`` (cheap)."""
+    since = db.session.scalar(
+        select(func.max(TrainingRound.max_annotation_id)).where(
+            TrainingRound.project_id == project.id
+        )
+    )
+    recent = (
+        select(Annotation.id)
+        .where(
+            Annotation.project_id == project.id,
+            Annotation.id > int(since or 0),
+            Annotation.kind == AnnotationKind.LABEL.value,
+        )
+        .limit(cap)
+        .subquery()
+    )
+    return int(db.session.scalar(select(func.count()).select_from(recent)) or 0)
+
+
+def maybe_trigger(project: Project) -> TrainingRound | None:
+    """After a label: start a round when ``retrain_every`` new labels arrived."""
+    every = project.retrain_every
+    if every <= 0 or in_flight(project) is not None:
+        return None
+    if labels_since_last_round(project, every) < every:
+        return None
+    return request_round(project, "auto")
+
+
+def _consensus(project: Project, item_ids: list[int]) -> dict[int, str]:
+    """Majority of current labels per item (ties left out)."""
+    votes: dict[int, list[str]] = {}
+    rows = db.session.execute(
+        select(Annotation.item_id, Annotation.label).where(
+            Annotation.project_id == project.id,
+            Annotation.is_current.is_(True),
+            Annotation.kind == AnnotationKind.LABEL.value,
+        )
+    )
+    for item_id, label in rows:
+        votes.setdefault(item_id, []).append(label)
+    out = {}
+    for item_id, labels in votes.items():
+        ranked = Counter(labels).most_common(2)
+        if len(ranked) == 1 or ranked[0][1] > ranked[1][1]:
+            out[item_id] = ranked[0][0]
+    return out
+
+
+def _load_state(project: Project) -> Any:
+    blob = artifacts.latest(project.id, STATE_KIND, project.strategy)
+    return pickle.loads(blob) if blob else None  # written by our own workers only
+
+
+def execute_round(round_id: int) -> TrainingRound:
+    """Run one round (idempotent: a redelivered round simply runs again)."""
+    from labeler.learning.features import featurize
+    from labeler.learning.round import run_round
+
+    rnd = db.session.get(TrainingRound, round_id)
+    if rnd is None:
+        raise NotFound(f"no round {round_id}")
+    if rnd.status in ("done", "failed"):
+        return rnd
+    rnd.status, rnd.started_at, rnd.attempts = "running", utcnow(), rnd.attempts + 1
+    db.session.commit()
+    project = db.session.get(Project, rnd.project_id)
+    assert project is not None
+    start = time.perf_counter()
+    try:
+        rows = db.session.execute(
+            select(Item.id, Item.data, Item.n_done)
+            .where(Item.project_id == project.id)
+            .order_by(Item.id)
+        ).all()
+        ids = [r.id for r in rows]
+        consensus = _consensus(project, ids)
+        classes = project.label_names
+        index = {name: k for k, name in enumerate(classes)}
+        y = np.array([index.get(consensus.get(i, ""), -1) for i in ids], dtype=np.int64)
+        # End the read transaction: on SQLite it holds the write lock, and training takes a while.
+        db.session.commit()
+        X, _ = featurize(project.kind, [r.data for r in rows], text_field=project.text_field)
+        state = _load_state(project) if project.strategy == "region" else None
+        result = run_round(
+            X,
+            y,
+            min(max(project.retrain_every, 10), len(ids)),
+            project.strategy,
+            random_state=rnd.id,
+            classes=list(range(len(classes))),
+            state=state,
+            ids=np.asarray(ids),
+        )
+        scores = np.where(np.isfinite(result.scores), result.scores, BOTTOM)
+        # Items everyone has answered are not served anyway; keep them at the bottom too.
+        done = np.array([r.n_done >= project.overlap for r in rows])
+        scores[done] = BOTTOM
+        _write_priorities(ids, scores)
+        if result.info.get("state") is not None:
+            artifacts.put(
+                project.id, STATE_KIND, project.strategy, pickle.dumps(result.info["state"])
+            )
+        rnd = db.session.get(TrainingRound, round_id)
+        m = result.metrics
+        rnd.status = "done"
+        rnd.n_labels = m["n_labels"]
+        rnd.n_ranked = len(ids)
+        rnd.cv_accuracy = m.get("accuracy")
+        rnd.cv_macro_f1 = m.get("macro_f1")
+        rnd.strategy_used = m.get("strategy_used")
+        rnd.cold_start = bool(m.get("cold_start"))
+        rnd.info = _jsonable({k: v for k, v in {**result.info, **m}.items() if k != "state"})
+    except Exception:
+        db.session.rollback()
+        rnd = db.session.get(TrainingRound, round_id)
+        rnd.status = "failed"
+        rnd.error = traceback.format_exc(limit=4)
+    rnd.duration_s = round(time.perf_counter() - start, 3)
+    rnd.finished_at = utcnow()
+    db.session.commit()
+    return rnd
+
+
+def _write_priorities(ids: list[int], scores: np.ndarray) -> None:
+    """All priorities in one transaction: readers switch from the old ranking to the new at commit."""
+    stmt = (
+        update(Item.__table__)
+        .where(Item.__table__.c.id == bindparam("iid"))
+        .values(priority=bindparam("p"))
+    )
+    params = [{"iid": i, "p": float(s)} for i, s in zip(ids, scores, strict=True)]
+    for start in range(0, len(params), 5000):
+        db.session.execute(stmt, params[start : start + 5000])
+    db.session.flush()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist()) if value.size <= 200 else f"<array {value.shape}>"
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return repr(value)
+
+
+def recent_rounds(project: Project, limit: int = 20) -> list[TrainingRound]:
+    return list(
+        db.session.scalars(
+            select(TrainingRound)
+            .where(TrainingRound.project_id == project.id)
+            .order_by(TrainingRound.id.desc())
+            .limit(limit)
+        )
+    )

@@ -9,7 +9,8 @@ Every import is all or nothing and can be repeated:
 
 CSV and JSONL are streamed: lines are decoded one at a time and written in
 chunks of ``LABELER_IMPORT_CHUNK`` rows with bulk statements, so memory holds one
-chunk plus the ids seen so far (to catch duplicates), never the file.
+chunk plus a 16-byte digest per id seen (to catch duplicates), never the file.
+Label Studio and WRENCH files are single JSON documents and are read whole.
 """
 
 from __future__ import annotations
@@ -45,10 +46,12 @@ MAX_ERRORS = 20
 _EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "label-studio"}
 _MAX_ID_LENGTH = 255  # Item.external_id
 _MAX_RATER_LENGTH = 80  # User.name
+_MAX_DURATION_MS = 2**31 - 1  # Annotation.duration_ms is a 32-bit integer
 _NUMBER = re.compile(r"[+-]?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _INTEGER = re.compile(r"[+-]?(?:0|[1-9][0-9]*)")
 _JSON_SPACE = re.compile(r"[ \t\n\r]*")
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_UNSTORABLE_CHAR = re.compile(r"[\x00\ud800-\udfff]")
 
 
 # ---------------------------------------------------------------- public API
@@ -234,7 +237,8 @@ class _Import:
         try:
             self._consume(rows)
             if not self.result.total and not self.problems:
-                self.problems.add(_Problem(1, None, "nothing to import: the file is empty"))
+                message = f"nothing to import: {self.problems.source} is empty"
+                self.problems.add(_Problem(1, None, message))
             self.problems.raise_if_any()
             db.session.commit()
         except IntegrityError as exc:
@@ -392,7 +396,7 @@ def _check_row(shape: _Shape, row: _Row) -> None:
     _check_id(row.external_id)
     _check_shown_field(shape, row.data)
     for key, value in row.data.items():
-        why = "its name contains a NUL character" if "\x00" in key else _unstorable(value)
+        why = _unstorable([key, value])
         if why:
             raise _Invalid(key, why)
 
@@ -402,8 +406,9 @@ def _check_id(external_id: str) -> None:
         raise _Invalid("id", "the id is empty")
     if len(external_id) > _MAX_ID_LENGTH:
         raise _Invalid("id", f"the id is longer than {_MAX_ID_LENGTH} characters")
-    if "\x00" in external_id:
-        raise _Invalid("id", "the id contains a NUL character")
+    why = _unstorable(external_id)
+    if why:
+        raise _Invalid("id", f"the id {why}")
 
 
 def _check_shown_field(shape: _Shape, data: dict[str, Any]) -> None:
@@ -426,18 +431,24 @@ def _check_shown_field(shape: _Shape, data: dict[str, Any]) -> None:
 def _unstorable(value: Any) -> str | None:
     """Why ``value`` cannot be stored as JSON on every backend, or None.
 
-    PostgreSQL's JSONB refuses NUL characters, and JSON has no NaN or infinity.
+    PostgreSQL's JSONB refuses NUL characters and unpaired surrogates (both can
+    come from JSON escapes), and JSON has no NaN or infinity. A loop, not
+    recursion: JSON nests as deep as the parser allows.
     """
-    if isinstance(value, str):
-        return "contains a NUL character" if "\x00" in value else None
-    if isinstance(value, float):
-        return None if math.isfinite(value) else "is not a finite number"
-    if isinstance(value, dict):
-        if any("\x00" in key for key in value):
-            return "contains a NUL character"
-        value = list(value.values())
-    if isinstance(value, list):
-        return next(filter(None, map(_unstorable, value)), None)
+    pending = [value]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            bad = _UNSTORABLE_CHAR.search(value)
+            if bad:
+                return f"contains the character {bad.group()!r}, which cannot be stored"
+        elif isinstance(value, float) and not math.isfinite(value):
+            return "is not a finite number"
+        elif isinstance(value, dict):
+            pending += value.keys()
+            pending += value.values()
+        elif isinstance(value, list):
+            pending += value
     return None
 
 
@@ -656,6 +667,8 @@ def _jsonl_row(text: str, line: int, number: int) -> _Row:
         obj = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise _Invalid(None, f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+    except RecursionError:
+        raise _Invalid(None, "invalid JSON: nested too deeply") from None
     return _object_row(obj, line, number)
 
 
@@ -730,6 +743,8 @@ class _JsonDocument:
             value, self.pos = self._decoder.raw_decode(self.text, self.pos)
         except json.JSONDecodeError as exc:
             raise _Invalid(None, f"invalid JSON: {exc.msg}", self.line(exc.pos)) from None
+        except RecursionError:
+            raise _Invalid(None, "invalid JSON: nested too deeply", self.line()) from None
         return value
 
     def _skip_space(self) -> None:
@@ -873,9 +888,10 @@ def _timestamp(text: str) -> datetime | None:
 
 
 def _duration(text: str) -> int | None:
-    if not text.strip():
+    text = text.strip()
+    if not text:
         return None
-    if not text.strip().isdigit():
+    if not _INTEGER.fullmatch(text) or not 0 <= int(text) <= _MAX_DURATION_MS:
         raise _Invalid("duration_ms", f"duration_ms must be a whole number >= 0, not {text!r}")
     return int(text)
 

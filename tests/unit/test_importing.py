@@ -348,6 +348,7 @@ def test_bad_json_lines(app):
         '{"id": 4, "text": NaN}\n'
         '{"id": 5.5, "text": "float id"}\n'
         '{"id": 6, "text": "nul \\u0000"}\n'
+        '{"id": 7, "text": "ok", "note": "lone \\ud800"}\n' + "[" * 100_000 + "\n"
     )
     with pytest.raises(BadInput) as excinfo:
         importing.import_file(project, stream, "jsonl")
@@ -357,6 +358,8 @@ def test_bad_json_lines(app):
         (5, None),
         (6, "id"),
         (7, "text"),
+        (8, "note"),
+        (9, None),
     ]
     messages = [e["message"] for e in _errors(excinfo)]
     assert messages[0].startswith("invalid JSON")
@@ -507,6 +510,17 @@ def test_bad_annotation_rows_import_nothing(app):
     assert "'maybe' is not one of the project's labels" in _errors(excinfo)[0]["message"]
     assert db.session.scalar(select(func.count(Annotation.id))) == 0
     assert db.session.scalar(select(func.count(User.id))) == 0
+
+
+def test_bad_optional_annotation_columns(app):
+    project = _labeled_project()
+    text = "item_id,rater,label,duration_ms,created_at\na,ann,pos,-5,\nb,ann,pos,,yesterday\n"
+    with pytest.raises(BadInput) as excinfo:
+        importing.import_annotations(project, _bytes(text))
+    assert [(e["line"], e["field"]) for e in _errors(excinfo)] == [
+        (2, "duration_ms"),
+        (3, "created_at"),
+    ]
 
 
 def test_annotation_header_must_name_the_columns(app):

@@ -93,7 +93,9 @@ def iter_rows(project_id: int, chunk: int = CHUNK) -> Iterator[dict[str, Any]]:
                 "source": "human" if label is not None else None,
                 "confidence": confidence,
             }
-        db.session.expire_all()
+        # End the transaction between chunks: a long export must not hold
+        # SQLite's write lock (or a PostgreSQL snapshot) for its whole run.
+        db.session.commit()
 
 
 def export_lines(project_id: int, fmt: str) -> Iterator[str]:

@@ -384,12 +384,14 @@ class _Shape:
     tabular: bool
     # The field raters are shown, then "image" for image projects: one must be there.
     shown: tuple[str, ...]
+    image: bool = False
 
     @classmethod
     def of(cls, project: Project) -> _Shape:
         field = project.text_field or "text"
         image = project.kind == ProjectKind.IMAGE
-        return cls(project.kind == ProjectKind.TABULAR, (field, "image") if image else (field,))
+        shown = (field, "image") if image else (field,)
+        return cls(project.kind == ProjectKind.TABULAR, shown, image)
 
 
 def _check_row(shape: _Shape, row: _Row) -> None:
@@ -422,6 +424,14 @@ def _check_shown_field(shape: _Shape, data: dict[str, Any]) -> None:
     if value is None:
         missing = " or ".join(map(repr, shape.shown))
         raise _Invalid(field, f"{missing} is missing or empty")
+    if shape.image and isinstance(value, list):
+        # Pixel values (e.g. scikit-learn's 8x8 digits): numbers, or rows of numbers.
+        flat = [v for row in value for v in (row if isinstance(row, list) else [row])]
+        if not flat or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in flat
+        ):
+            raise _Invalid(field, f"{field!r} as a list must hold numbers (pixel values)")
+        return
     if not isinstance(value, str):
         raise _Invalid(field, f"{field!r} must be a string, not {_json_type(value)}")
     if not value.strip():

@@ -36,7 +36,13 @@ def enqueue_import(
 
 
 def set_progress(job_id: int, progress: int, total: int | None = None) -> None:
-    """Progress goes through its own short transaction so pages can see it mid-import."""
+    """Progress goes through its own short transaction so pages can see it mid-import.
+
+    Not on SQLite: the import's transaction holds the only write lock, so a second
+    connection would wait for it; pages show an indeterminate bar there instead.
+    """
+    if db.engine.dialect.name == "sqlite":
+        return
     values: dict[str, Any] = {"progress": progress}
     if total is not None:
         values["total"] = total

@@ -92,20 +92,26 @@ def test_upload_runs_on_a_real_worker(app, backend, db_url, tmp_path, worker_fac
     engineer = users.create_user("eng", "engineer")
     token = users.create_token(engineer)
     project = projects.create_project("up", ["a", "b"], created_by=engineer)
+    project_id = project.id
+    db.session.remove()
     worker_factory(process_env(db_url, tmp_path / "data", broker))
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
     rows = "".join(f'{{"id": "u{k}", "text": "row {k}"}}\n' for k in range(5000)).encode()
     r = client.post(
-        f"/api/v1/projects/{project.id}/items",
+        f"/api/v1/projects/{project_id}/items",
         data={"file": (__import__("io").BytesIO(rows), "rows.jsonl"), "async": "1"},
         headers=headers,
     )
     assert r.status_code == 202, r.get_json()
 
     def get(job_id):
-        db.session.expire_all()
-        return client.get(f"/api/v1/jobs/{job_id}", headers=headers).get_json()
+        # End this test's transaction each time: on SQLite an open one holds the write lock.
+        db.session.remove()
+        try:
+            return client.get(f"/api/v1/jobs/{job_id}", headers=headers).get_json()
+        finally:
+            db.session.remove()
 
     job = _wait_for_job(get, r.get_json()["id"])
     assert job["status"] == "done", job
@@ -113,14 +119,14 @@ def test_upload_runs_on_a_real_worker(app, backend, db_url, tmp_path, worker_fac
     # A bad file fails the job with the line named, and imports nothing.
     bad = b'{"id": "v1", "text": "fine"}\n{"id": "v2"\n'
     r = client.post(
-        f"/api/v1/projects/{project.id}/items",
+        f"/api/v1/projects/{project_id}/items",
         data={"file": (__import__("io").BytesIO(bad), "bad.jsonl"), "async": "1"},
         headers=headers,
     )
     job = _wait_for_job(get, r.get_json()["id"])
     assert job["status"] == "failed" and "nothing was imported" in job["error"]
     assert job["result"]["details"]["errors"][0]["line"] == 2
-    assert projects.project_progress(project)["n_items"] == 5000
+    assert projects.project_progress(projects.find_project(project_id))["n_items"] == 5000
 
 
 def test_import_job_is_idempotent_under_redelivery(app):

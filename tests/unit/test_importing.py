@@ -196,6 +196,11 @@ def test_image_project_accepts_image_key(app):
         importing.import_file(project, _jsonl({"id": "b", "caption": "no image"}), "jsonl")
     assert _errors(excinfo)[0]["field"] == "text"
     assert set(_items(project)) == {"a"}
+    # Pixel arrays (scikit-learn's digits) are images too; a list of words is not.
+    importing.import_file(project, _jsonl({"id": "px", "image": [0, 3.5, 16]}), "jsonl")
+    with pytest.raises(BadInput, match="pixel values"):
+        importing.import_file(project, _jsonl({"id": "bad", "image": ["a", "b"]}), "jsonl")
+    assert set(_items(project)) == {"a", "px"}
 
 
 def test_custom_text_field(app, shared_data: Path):

@@ -166,6 +166,12 @@ def update_project(project: Project, **fields: Any) -> Project:
         raise BadInput(f"cannot change {sorted(unknown)}", {"allowed": sorted(allowed)})
     if "strategy" in fields and fields["strategy"] not in STRATEGIES:
         raise BadInput(f"unknown strategy {fields['strategy']!r}", {"field": "strategy"})
+    if "retrain_every" in fields:
+        every = fields["retrain_every"]
+        if not isinstance(every, int) or every < 0:
+            raise BadInput(
+                "retrain_every must be a non-negative integer", {"field": "retrain_every"}
+            )
     if "overlap" in fields:
         overlap = fields["overlap"]
         if not isinstance(overlap, int) or overlap < 1:

@@ -19,9 +19,10 @@ from sqlalchemy import select
 
 from labeler.extensions import db
 from labeler.models import Job, Project, Role
-from labeler.services import exporting, importing, jobs
+from labeler.services import exporting, importing, jobs, training
 from labeler.services import projects as project_service
 from labeler.services.errors import BadInput, ServiceError
+from labeler.web.charts import learning_curve_svg
 
 bp = Blueprint("ui", __name__)
 
@@ -121,6 +122,7 @@ def project_page(pid: str) -> Any:
         .order_by(Job.created_at.desc(), Job.id.desc())
         .limit(5)
     )
+    rounds = training.recent_rounds(project, 50)
     return render_template(
         "project.html",
         project=project,
@@ -131,7 +133,25 @@ def project_page(pid: str) -> Any:
         export_formats=list(exporting.FORMATS),
         job=job,
         recent_jobs=[j.as_dict() for j in recent],
+        rounds=rounds,
+        round_in_flight=training.in_flight(project),
+        curve=learning_curve_svg(
+            [
+                (r.n_labels or 0, r.cv_accuracy, r.cv_macro_f1)
+                for r in reversed(rounds)
+                if r.status == "done"
+            ]
+        ),
     )
+
+
+@bp.post("/projects/<pid>/al/run")
+@login_required
+def run_round(pid: str) -> Any:
+    project = _engineer_project(pid)
+    rnd = training.request_round(project, "ui")
+    flash(f"Round {rnd.id} is {rnd.status}.", "success")
+    return redirect(url_for("ui.project_page", pid=project.id) + "#al")
 
 
 @bp.post("/projects/<pid>/settings")
@@ -144,6 +164,9 @@ def save_settings(pid: str) -> Any:
             strategy=request.form.get("strategy", project.strategy),
             overlap=_parse_int(request.form, "overlap"),
             instructions=request.form.get("instructions", "").replace("\r\n", "\n"),
+            retrain_every=_parse_int(request.form, "retrain_every")
+            if request.form.get("retrain_every")
+            else project.retrain_every,
         )
     except ServiceError as exc:
         db.session.rollback()

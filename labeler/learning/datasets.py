@@ -1,4 +1,4 @@
-"""Tables for ``labeler simulate``: a CSV file or one of scikit-learn's bundled sets."""
+"""Data for ``labeler simulate``: a CSV file or one of scikit-learn's bundled sets."""
 
 from __future__ import annotations
 
@@ -7,56 +7,84 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
+from labeler.learning.features import TabularFeaturizer, TextFeaturizer
+
+__all__ = ["BUNDLED", "load_table"]
+
+#: ``sklearn:NAME`` sets and how their features are scaled.
 BUNDLED = ("digits", "breast_cancer", "iris", "wine")
 
 
+def _bundled(name: str) -> tuple[NDArray[Any], NDArray[Any]]:
+    from sklearn import datasets
+    from sklearn.preprocessing import StandardScaler
+
+    if name not in BUNDLED:
+        raise ValueError(f"unknown bundled data set {name!r}; choose from {', '.join(BUNDLED)}")
+    X, y = getattr(datasets, f"load_{name}")(return_X_y=True)
+    if name == "digits":
+        return X / 16.0, y  # pixels 0..16 -> [0, 1]
+    return StandardScaler().fit_transform(X), y
+
+
 def load_table(
-    source: str, *, label_column: str = "label", text_column: str | None = None
-) -> tuple[Any, np.ndarray, str]:
-    """Return ``(X, y, title)``.
+    data: str | Path, *, label_column: str, text_column: str | None = None
+) -> tuple[Any, NDArray[np.int64], str]:
+    """Features, integer labels and a title for a simulation.
 
-    ``source`` is ``sklearn:NAME`` (one of :data:`BUNDLED`) or a CSV path. A CSV
-    needs ``label_column``; with ``text_column`` that column is TF-IDF'd,
-    otherwise every other column must be numeric.
+    Parameters
+    ----------
+    data : str or Path
+        ``sklearn:digits`` (or ``breast_cancer``, ``iris``, ``wine``), or a CSV
+        file with a header row.
+    label_column : str
+        The CSV column with the true labels (ignored for bundled sets). Rows
+        with an empty label are dropped.
+    text_column : str, optional
+        Use this column's text (TF-IDF) as the features; otherwise every other
+        column is a feature (numbers standardised, the rest one-hot).
 
-    >>> X, y, title = load_table("sklearn:iris")
+    Returns
+    -------
+    X : ndarray or sparse matrix
+    y : ndarray of int64
+        Label codes (sorted label names -> 0, 1, ...).
+    title : str
+
+    Examples
+    --------
+    >>> X, y, title = load_table("sklearn:iris", label_column="target")
     >>> X.shape, title
     ((150, 4), 'iris')
     """
-    if source.startswith("sklearn:"):
-        name = source.split(":", 1)[1]
-        if name not in BUNDLED:
-            raise ValueError(f"unknown bundled data set {name!r}; choose from {', '.join(BUNDLED)}")
-        import sklearn.datasets
-
-        bunch = getattr(sklearn.datasets, f"load_{name}")()
-        return np.asarray(bunch.data, dtype=np.float64), np.asarray(bunch.target), name
-    path = Path(source)
+    text = str(data)
+    if text.startswith("sklearn:"):
+        name = text.split(":", 1)[1]
+        X, y = _bundled(name)
+        return X, np.asarray(y, dtype=np.int64), name
+    path = Path(text)
     if not path.is_file():
-        raise ValueError(f"no such file: {source}")
+        raise ValueError(f"{text}: no such file (or use sklearn:{'|'.join(BUNDLED)})")
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
-        if reader.fieldnames is None or label_column not in reader.fieldnames:
-            raise ValueError(f"{source}: no column {label_column!r} (columns: {reader.fieldnames})")
-        rows = list(reader)
-    y = np.asarray([r[label_column] for r in rows])
-    if text_column:
-        if text_column not in rows[0]:
-            raise ValueError(f"{source}: no column {text_column!r}")
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        X = TfidfVectorizer(sublinear_tf=True, min_df=2).fit_transform(r[text_column] for r in rows)
-        return X, y, path.stem
-    columns = [c for c in rows[0] if c != label_column]
-    X = np.empty((len(rows), len(columns)))
-    for i, r in enumerate(rows):
-        for j, c in enumerate(columns):
-            try:
-                X[i, j] = float(r[c])
-            except ValueError:
-                raise ValueError(
-                    f"{source} line {i + 2}, column {c!r}: {r[c]!r} is not a number "
-                    "(use --text-column for text)"
-                ) from None
-    return X, y, path.stem
+        fields = reader.fieldnames or []
+        if label_column not in fields:
+            raise ValueError(f"{path}: no column {label_column!r} (columns: {', '.join(fields)})")
+        if text_column is not None and text_column not in fields:
+            raise ValueError(f"{path}: no column {text_column!r} (columns: {', '.join(fields)})")
+        records = [r for r in reader if (r.get(label_column) or "").strip()]
+    if len(records) < 4:
+        raise ValueError(f"{path}: {len(records)} labeled rows; a simulation needs more")
+    labels = [r[label_column].strip() for r in records]
+    names, codes = np.unique(np.asarray(labels), return_inverse=True)
+    if names.size < 2:
+        raise ValueError(f"{path}: column {label_column!r} has a single label")
+    featurizer: Any
+    if text_column is not None:
+        featurizer = TextFeaturizer(text_field=text_column)
+    else:
+        featurizer = TabularFeaturizer(exclude=(label_column, "id"))
+    X = featurizer.fit_transform(records)
+    return X, codes.astype(np.int64), path.stem

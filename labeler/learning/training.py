@@ -1,0 +1,183 @@
+"""Models, training, cross-validated metrics and consensus labels.
+
+Pure functions: arrays in, fitted estimators and numbers out.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.base import BaseEstimator, clone
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+__all__ = [
+    "MODELS",
+    "SKIP_LABELS",
+    "make_model",
+    "train",
+    "cross_validated_scores",
+    "consensus_labels",
+]
+
+#: Labels that mean "no opinion": ignored by the consensus.
+SKIP_LABELS: frozenset[Any] = frozenset({None, "", "skip", "__skip__"})
+
+
+def _logreg(random_state: Any, **params: Any) -> BaseEstimator:
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(**{"max_iter": 1000, "random_state": random_state, **params})
+
+
+def _sgd(random_state: Any, **params: Any) -> BaseEstimator:
+    from sklearn.linear_model import SGDClassifier
+
+    return SGDClassifier(**{"loss": "log_loss", "random_state": random_state, **params})
+
+
+def _forest(random_state: Any, **params: Any) -> BaseEstimator:
+    from sklearn.ensemble import RandomForestClassifier
+
+    return RandomForestClassifier(
+        **{"n_estimators": 100, "n_jobs": 1, "random_state": random_state, **params}
+    )
+
+
+def _nb(random_state: Any, **params: Any) -> BaseEstimator:
+    from sklearn.naive_bayes import ComplementNB
+
+    return ComplementNB(**params)
+
+
+def _svm(random_state: Any, **params: Any) -> BaseEstimator:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.svm import LinearSVC
+
+    return CalibratedClassifierCV(LinearSVC(random_state=random_state, **params), cv=3)
+
+
+MODELS = {
+    "logreg": _logreg,
+    "sgd": _sgd,
+    "random_forest": _forest,
+    "naive_bayes": _nb,
+    "linear_svm": _svm,
+}
+
+
+def make_model(name: str = "logreg", *, random_state: Any = None, **params: Any) -> BaseEstimator:
+    """A fresh probabilistic classifier by name.
+
+    Parameters
+    ----------
+    name : {"logreg", "sgd", "random_forest", "naive_bayes", "linear_svm"}
+        ``logreg`` is ``LogisticRegression(max_iter=1000)``; ``sgd`` is a
+        log-loss ``SGDClassifier`` (large sparse data); ``naive_bayes`` is
+        ``ComplementNB`` (non-negative features such as TF-IDF);
+        ``linear_svm`` is a calibrated ``LinearSVC``.
+    random_state : int or None
+    **params
+        Hyperparameters passed to the estimator.
+
+    Examples
+    --------
+    >>> make_model("logreg", random_state=0, C=0.5)
+    LogisticRegression(C=0.5, max_iter=1000, random_state=0)
+    """
+    try:
+        factory = MODELS[name]
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}; expected one of {sorted(MODELS)}") from None
+    return factory(random_state, **params)
+
+
+def train(
+    X: Any,
+    y: ArrayLike,
+    *,
+    model: BaseEstimator | None = None,
+    model_name: str = "logreg",
+    random_state: Any = None,
+) -> BaseEstimator:
+    """Fit a clone of ``model`` (or ``make_model(model_name)``) on ``(X, y)``.
+
+    Examples
+    --------
+    >>> clf = train(np.array([[0.0], [1.0], [2.0], [3.0]]), [0, 0, 1, 1], random_state=0)
+    >>> clf.predict(np.array([[-1.0], [4.0]])).tolist()
+    [0, 1]
+    """
+    y_arr = np.asarray(y)
+    if np.unique(y_arr).size < 2:
+        raise ValueError("training needs at least two classes among the labels")
+    est = clone(model) if model is not None else make_model(model_name, random_state=random_state)
+    return est.fit(X, y_arr)
+
+
+def cross_validated_scores(
+    model: BaseEstimator, X: Any, y: ArrayLike, cv: int = 5, *, random_state: Any = 0
+) -> dict[str, Any]:
+    """Stratified k-fold accuracy and macro-F1 of ``model`` on the labeled set.
+
+    Uses ``min(cv, smallest class count)`` folds. Returns ``accuracy`` and
+    ``macro_f1`` as None, with a ``reason``, when there are fewer than two
+    classes or fewer than two labels in some class.
+
+    Returns
+    -------
+    dict
+        ``{"accuracy", "macro_f1", "n_splits", "reason"}``.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> X = np.array([[0.0], [0.2], [0.4], [2.0], [2.2], [2.4]])
+    >>> cross_validated_scores(LogisticRegression(), X, [0, 0, 0, 1, 1, 1], cv=3)
+    {'accuracy': 1.0, 'macro_f1': 1.0, 'n_splits': 3, 'reason': None}
+    >>> cross_validated_scores(LogisticRegression(), X[:4], [0, 0, 0, 1])["reason"]
+    'fewer than 2 labels for class 1'
+    """
+    y_arr = np.asarray(y)
+    classes, counts = np.unique(y_arr, return_counts=True)
+    out: dict[str, Any] = {"accuracy": None, "macro_f1": None, "n_splits": 0, "reason": None}
+    if classes.size < 2:
+        out["reason"] = "fewer than 2 classes labeled"
+        return out
+    if counts.min() < 2:
+        rare = ", ".join(str(c) for c in classes[counts < 2][:10])
+        out["reason"] = f"fewer than 2 labels for class {rare}"
+        return out
+    n_splits = int(min(cv, counts.min()))
+    folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
+    pred = cross_val_predict(clone(model), X, y_arr, cv=folds)
+    out["accuracy"] = float(accuracy_score(y_arr, pred))
+    out["macro_f1"] = float(f1_score(y_arr, pred, average="macro"))
+    out["n_splits"] = n_splits
+    return out
+
+
+def consensus_labels(
+    label_lists: Iterable[Sequence[Any]], *, skip: Iterable[Any] = SKIP_LABELS
+) -> list[Any]:
+    """Majority label of each item's non-skip labels; ties and no labels give None.
+
+    Examples
+    --------
+    >>> consensus_labels([["cat", "cat", "dog"], ["cat", "dog"], [], ["skip", "dog"]])
+    ['cat', None, None, 'dog']
+    """
+    skip_set = set(skip)
+    out: list[Any] = []
+    for labels in label_lists:
+        counts = Counter(lab for lab in labels if lab not in skip_set)
+        top = counts.most_common(2)
+        if not top or (len(top) == 2 and top[0][1] == top[1][1]):
+            out.append(None)
+        else:
+            out.append(top[0][0])
+    return out

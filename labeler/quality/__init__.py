@@ -1,0 +1,1 @@
+"""Label quality: agreement, consensus and disagreement statistics."""

@@ -1,0 +1,1 @@
+"""Weak supervision: labeling functions, label matrix, label model, propagation."""

@@ -78,7 +78,7 @@ def digit_items(n: int = 300) -> list[dict[str, Any]]:
 def seed_demo(app: Flask) -> list[str]:
     """Create demo users and projects unless they exist; returns the login lines."""
     from labeler.models import Project, User
-    from labeler.services import importing, projects, users
+    from labeler.services import importing, projects, training, users
 
     lines = []
     with app.app_context():
@@ -111,6 +111,8 @@ def seed_demo(app: Flask) -> list[str]:
             for proj in (reviews, digits):
                 for name, _role, _pw in DEMO_USERS:
                     projects.add_member(proj, users.find_user(name))
+                # Rank the queue before the first rater arrives (a cluster-based cold start).
+                training.execute_round(training.request_round(proj, "demo", enqueue=False).id)
     return lines
 
 

@@ -78,13 +78,13 @@ def test_triggers_coalesce(app):
 
 def test_failed_round_keeps_old_ranking(app):
     project = _project(strategy="margin")
-    before = dict(db.session.execute(select(Item.id, Item.priority)).tuples())
+    before = dict(db.session.execute(select(Item.id, Item.priority)).all())
     project.kind = "tabular"  # items carry text only: featurizing as tabular fails
     db.session.commit()
     rnd = training.request_round(project, "cli", enqueue=False)
     rnd = training.execute_round(rnd.id)
     assert rnd.status == "failed" and rnd.error
-    assert dict(db.session.execute(select(Item.id, Item.priority)).tuples()) == before
+    assert dict(db.session.execute(select(Item.id, Item.priority)).all()) == before
     assert training.in_flight(project) is None
 
 

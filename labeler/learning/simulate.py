@@ -24,7 +24,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import train_test_split
 
 from labeler.learning.training import make_model, train
-from labeler.sampling._base import rowwise, take_rows
+from labeler.sampling._base import few_threads, rowwise, take_rows
 from labeler.sampling.region import RegionSampler
 from labeler.sampling.registry import STRATEGIES, select
 
@@ -137,66 +137,100 @@ def simulate(
         bar = tqdm(total=len(seed_list) * len(strategies) * rounds_per_run, unit="round")
     rows: list[dict[str, Any]] = []
     try:
-        for seed in seed_list:
-            pool, test = _split(X, y_all, test_size, seed)
-            X_pool, y_pool = take_rows(X, pool), y_all[pool]
-            X_test, y_test = take_rows(X, test), y_all[test]
-            init = np.random.default_rng(seed).choice(
-                pool.size, size=min(n_initial, pool.size), replace=False
+        with few_threads(y_all.shape[0]):
+            _run(
+                X,
+                y_all,
+                strategies,
+                seed_list,
+                rows,
+                bar,
+                budget=budget,
+                batch=batch,
+                n_initial=n_initial,
+                test_size=test_size,
+                classes=classes,
+                model=model,
+                model_name=model_name,
+                options=options,
             )
-            for name in strategies:
-                rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
-                y_part = np.full(
-                    pool.size, -1, dtype=y_pool.dtype if y_pool.dtype.kind in "iu" else object
-                )
-                y_part[init] = y_pool[init]
-                state = RegionSampler(random_state=seed) if name == "region" else None
-                used, cold = "random", False
-                while True:
-                    labeled = np.flatnonzero(y_part != -1)
-                    y_seen = y_pool[labeled]
-                    fitted = None
-                    if np.unique(y_seen).size >= 2:
-                        template = (
-                            model
-                            if model is not None
-                            else make_model(model_name, random_state=seed)
-                        )
-                        fitted = train(take_rows(X_pool, labeled), y_seen, model=template)
-                    acc, f1 = _evaluate(fitted, y_seen, X_test, y_test)
-                    rows.append(
-                        {
-                            "strategy": name,
-                            "seed": seed,
-                            "n_labels": int(labeled.size),
-                            "accuracy": acc,
-                            "macro_f1": f1,
-                            "strategy_used": used,
-                            "cold_start": cold,
-                        }
-                    )
-                    if bar is not None:
-                        bar.update(1)
-                    k = min(batch, budget - labeled.size, pool.size - labeled.size)
-                    if k <= 0:
-                        break
-                    sel = select(
-                        name,
-                        fitted,
-                        X_pool,
-                        k,
-                        y=y_part,
-                        classes=classes,
-                        state=state,
-                        random_state=rng,
-                        **options.get(name, {}),
-                    )
-                    used, cold = sel.info["strategy_used"], bool(sel.info["cold_start"])
-                    y_part[sel.indices] = y_pool[sel.indices]
     finally:
         if bar is not None:
             bar.close()
     return rows
+
+
+def _run(
+    X: Any,
+    y_all: np.ndarray,
+    strategies: Sequence[str],
+    seed_list: list[int],
+    rows: list[dict[str, Any]],
+    bar: Any,
+    *,
+    budget: int,
+    batch: int,
+    n_initial: int,
+    test_size: float,
+    classes: list[Any],
+    model: BaseEstimator | None,
+    model_name: str,
+    options: dict[str, dict[str, Any]],
+) -> None:
+    for seed in seed_list:
+        pool, test = _split(X, y_all, test_size, seed)
+        X_pool, y_pool = take_rows(X, pool), y_all[pool]
+        X_test, y_test = take_rows(X, test), y_all[test]
+        init = np.random.default_rng(seed).choice(
+            pool.size, size=min(n_initial, pool.size), replace=False
+        )
+        for name in strategies:
+            rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
+            y_part = np.full(
+                pool.size, -1, dtype=y_pool.dtype if y_pool.dtype.kind in "iu" else object
+            )
+            y_part[init] = y_pool[init]
+            state = RegionSampler(random_state=seed) if name == "region" else None
+            used, cold = "random", False
+            while True:
+                labeled = np.flatnonzero(y_part != -1)
+                y_seen = y_pool[labeled]
+                fitted = None
+                if np.unique(y_seen).size >= 2:
+                    template = (
+                        model if model is not None else make_model(model_name, random_state=seed)
+                    )
+                    fitted = train(take_rows(X_pool, labeled), y_seen, model=template)
+                acc, f1 = _evaluate(fitted, y_seen, X_test, y_test)
+                rows.append(
+                    {
+                        "strategy": name,
+                        "seed": seed,
+                        "n_labels": int(labeled.size),
+                        "accuracy": acc,
+                        "macro_f1": f1,
+                        "strategy_used": used,
+                        "cold_start": cold,
+                    }
+                )
+                if bar is not None:
+                    bar.update(1)
+                k = min(batch, budget - labeled.size, pool.size - labeled.size)
+                if k <= 0:
+                    break
+                sel = select(
+                    name,
+                    fitted,
+                    X_pool,
+                    k,
+                    y=y_part,
+                    classes=classes,
+                    state=state,
+                    random_state=rng,
+                    **options.get(name, {}),
+                )
+                used, cold = sel.info["strategy_used"], bool(sel.info["cold_start"])
+                y_part[sel.indices] = y_pool[sel.indices]
 
 
 def reference_accuracy(

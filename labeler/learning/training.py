@@ -15,6 +15,8 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
+from labeler.sampling._base import few_threads
+
 __all__ = [
     "MODELS",
     "SKIP_LABELS",
@@ -116,7 +118,8 @@ def train(
     if np.unique(y_arr).size < 2:
         raise ValueError("training needs at least two classes among the labels")
     est = clone(model) if model is not None else make_model(model_name, random_state=random_state)
-    return est.fit(X, y_arr)
+    with few_threads(y_arr.shape[0]):
+        return est.fit(X, y_arr)
 
 
 def cross_validated_scores(
@@ -154,7 +157,8 @@ def cross_validated_scores(
         return out
     n_splits = int(min(cv, counts.min()))
     folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
-    pred = cross_val_predict(clone(model), X, y_arr, cv=folds)
+    with few_threads(y_arr.shape[0]):
+        pred = cross_val_predict(clone(model), X, y_arr, cv=folds)
     out["accuracy"] = float(accuracy_score(y_arr, pred))
     out["macro_f1"] = float(f1_score(y_arr, pred, average="macro"))
     out["n_splits"] = n_splits

@@ -16,7 +16,6 @@ import numpy as np
 from numpy.typing import NDArray
 from sklearn.cluster import MiniBatchKMeans
 from sklearn.metrics import pairwise_distances_argmin_min
-from threadpoolctl import threadpool_limits
 
 from labeler.sampling._base import (
     DEFAULT_CHUNK_SIZE,
@@ -26,6 +25,7 @@ from labeler.sampling._base import (
     allocate_batch,
     check_random_state,
     child_seed,
+    few_threads,
     iter_slices,
     n_rows,
     rowwise,
@@ -37,11 +37,6 @@ from labeler.sampling._base import (
 from labeler.sampling.measures import entropy_scores, least_confidence, margin_scores
 
 __all__ = ["cluster_sampling", "cluster_query", "fit_partition", "assign", "diverse_top_n"]
-
-# Below this many rows k-means runs on one OpenMP thread: on small inputs the
-# threads mostly spin-wait, and on a busy machine that made a 400-row fit 50x
-# slower than single-threaded.
-SMALL_INPUT_ROWS = 20_000
 
 _MEASURES: dict[str, Measure] = {
     "margin": margin_scores,
@@ -81,7 +76,7 @@ def fit_partition(
         batch_size=min(4096, max(256, rows.size)),
         random_state=child_seed(rng),
     )
-    with threadpool_limits(1 if rows.size < SMALL_INPUT_ROWS else None, user_api="openmp"):
+    with few_threads(rows.size):
         return km.fit(sample)
 
 
@@ -101,7 +96,7 @@ def assign(
     labels = np.empty(n, dtype=np.int64)
     dist = np.empty(n, dtype=np.float64)
     centers = km.cluster_centers_
-    with threadpool_limits(1 if n < SMALL_INPUT_ROWS else None, user_api="openmp"):
+    with few_threads(n):
         for sl in iter_slices(n, chunk_size):
             chunk = take_rows(X, sl if rows is None else rows[sl])
             lab, d = pairwise_distances_argmin_min(chunk, centers)

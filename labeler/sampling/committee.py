@@ -27,6 +27,7 @@ from labeler.sampling._base import (
     RandomState,
     check_random_state,
     child_seed,
+    few_threads,
     is_plain_logreg,
     iter_slices,
     linear_proba,
@@ -163,21 +164,24 @@ class Committee(ClassifierMixin, BaseEstimator):
             templates = list(self.estimators)
         else:
             templates = [self.estimator if self.estimator is not None else _default_estimator()]
-        members = []
-        for k in range(self.n_members):
-            member = clone(templates[k % len(templates)])
-            if "random_state" in member.get_params():
-                member.set_params(random_state=child_seed(rng))
-            if self.bootstrap:
-                rows = stratified_bootstrap(y_arr, rng)
-                member.fit(take_rows(X, rows), y_arr[rows])
-            else:
-                member.fit(X, y_arr)
-            members.append(member)
+        with few_threads(n_rows(X)):
+            members = [
+                self._fit_member(templates[k % len(templates)], X, y_arr, rng)
+                for k in range(self.n_members)
+            ]
         self.estimators_ = members
         self.classes_ = np.unique(y_arr)
         self.n_features_in_ = int(X.shape[1])
         return self
+
+    def _fit_member(self, template: Any, X: Any, y: NDArray[Any], rng: np.random.Generator) -> Any:
+        member = clone(template)
+        if "random_state" in member.get_params():
+            member.set_params(random_state=child_seed(rng))
+        if self.bootstrap:
+            rows = stratified_bootstrap(y, rng)
+            return member.fit(take_rows(X, rows), y[rows])
+        return member.fit(X, y)
 
     def _stacked_linear(self) -> tuple[NDArray[Any], NDArray[Any]] | None:
         """One coefficient matrix for all members, when they are all plain logregs."""

@@ -22,6 +22,7 @@ from labeler.sampling._base import (
     RandomState,
     batch_on_top,
     check_random_state,
+    few_threads,
     n_rows,
     rank_order,
 )
@@ -138,6 +139,36 @@ def query(
     """
     if name not in STRATEGIES:
         raise ValueError(f"unknown strategy {name!r}; expected one of {sorted(STRATEGIES)}")
+    with few_threads(n_rows(X) if X is not None else 0):
+        return _query(
+            name,
+            model,
+            X,
+            n,
+            y=y,
+            classes=classes,
+            ids=ids,
+            state=state,
+            random_state=random_state,
+            chunk_size=chunk_size,
+            **options,
+        )
+
+
+def _query(
+    name: str,
+    model: Any,
+    X: Any,
+    n: int,
+    *,
+    y: Any,
+    classes: Sequence[Any] | None,
+    ids: Any,
+    state: RegionSampler | None,
+    random_state: RandomState,
+    chunk_size: int,
+    **options: Any,
+) -> Query:
     rng = check_random_state(random_state)
     reason = None if name == "random" else cold_start_reason(model, y, classes)
     common: dict[str, Any] = {"y": y, "random_state": rng}

@@ -126,3 +126,19 @@ def test_worker_ranks_after_every_n_labels(
     assert rounds[0].trigger == "auto" and rounds[0].n_labels == 4
     priorities = set(db.session.scalars(select(Item.priority).where(Item.project_id == pid)))
     assert len(priorities) > 2  # a real ranking was written
+
+
+def test_region_rounds_keep_their_bandit_and_show_regions(app, make_user):
+    project = _project(strategy="region", n=80)
+    rater, _ = make_user("r1")
+    for _ in range(3):
+        for _ in range(6):
+            got = assignment.next_item(project, rater)
+            assignment.annotate(project, rater, got.item, _label_truth(got.item))
+        rnd = training.execute_round(training.request_round(project, "cli", enqueue=False).id)
+        assert rnd.status == "done", rnd.error
+    assert rnd.strategy_used == "region"
+    regions = rnd.info["regions"]
+    assert regions and all(r["strategy"] for r in regions if r["allocation"])
+    # The bandit state survived between rounds: the last round credited earlier picks.
+    assert rnd.info["credited"] > 0

@@ -51,6 +51,7 @@ def fit_partition(
     *,
     rows: NDArray[np.int64] | None = None,
     max_fit_rows: int = 50_000,
+    n_init: int = 3,
     random_state: RandomState = None,
 ) -> MiniBatchKMeans:
     """Fit ``MiniBatchKMeans`` on (a sample of) ``X[rows]``.
@@ -72,7 +73,7 @@ def fit_partition(
     k = max(1, min(int(n_clusters), rows.size))
     km = MiniBatchKMeans(
         n_clusters=k,
-        n_init=3,
+        n_init=n_init,
         batch_size=min(4096, max(256, rows.size)),
         random_state=child_seed(rng),
     )
@@ -164,7 +165,8 @@ def diverse_top_n(
     cand = top_n(scores, int(np.ceil(diversity * n)), rng)
     if cand.size <= n:
         return cand
-    km = fit_partition(X, n, rows=cand, max_fit_rows=max_fit_rows, random_state=rng)
+    # one k-means start: the shortlist is small and only needs spreading out
+    km = fit_partition(X, n, rows=cand, max_fit_rows=max_fit_rows, n_init=1, random_state=rng)
     labels, _ = assign(km, X, chunk_size, rows=cand)
     sizes = np.bincount(labels, minlength=km.n_clusters)
     alloc = allocate_batch(sizes, n, capacity=sizes, random_state=rng)

@@ -42,9 +42,7 @@ def line_model():
     return LogisticRegression().fit(X_LINE[[0, 1, 5, 6]], [0, 0, 1, 1])
 
 
-@pytest.mark.parametrize(
-    "strategy", [least_confident_sampling, margin_sampling, entropy_sampling]
-)
+@pytest.mark.parametrize("strategy", [least_confident_sampling, margin_sampling, entropy_sampling])
 def test_most_ambiguous_first_from_probabilities(strategy):
     assert strategy(PROBA, None, 1)[0] == 3
     batch = strategy(PROBA, None, 3, random_state=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -217,3 +218,31 @@ def test_export_streams_jsonl(client, setup, make_user):
     assert rows[1]["label"] is None and rows[1]["source"] is None and rows[1]["annotations"] == []
     r = client.get(f"/api/v1/projects/{pid}/export?format=xml", headers=_auth(setup["eng"]))
     assert r.status_code == 400
+
+
+def test_oversized_upload_is_413_and_imports_nothing(app, client, setup):
+    app.config["MAX_CONTENT_LENGTH"] = 10_000
+    big = b"".join(b'{"id": "b%d", "text": "%s"}\n' % (k, b"x" * 80) for k in range(200))
+    r = client.post(
+        f"/api/v1/projects/{setup['project'].id}/items",
+        data={"file": (io.BytesIO(big), "big.jsonl")},
+        headers=_auth(setup["eng"]),
+    )
+    assert r.status_code == 413
+    err = r.get_json()["error"]
+    assert err["code"] == "too_large" and "10000" in err["message"]
+    assert db.session.scalar(select(func.count(Item.id))) == 3
+
+
+def test_file_upload_with_bad_rows_names_lines(client, setup):
+    bad = b'{"id": "a1", "text": "fine"}\nnot json\n{"id": "a3"}\n'
+    r = client.post(
+        f"/api/v1/projects/{setup['project'].id}/items",
+        data={"file": (io.BytesIO(bad), "bad.jsonl")},
+        headers=_auth(setup["eng"]),
+    )
+    assert r.status_code == 400
+    errors = r.get_json()["error"]["details"]["errors"]
+    assert [e["line"] for e in errors] == [2, 3]
+    assert errors[1]["field"] == "text"
+    assert db.session.scalar(select(func.count(Item.id))) == 3

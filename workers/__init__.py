@@ -32,6 +32,14 @@ def celery_init_app(app: Flask) -> Celery:
         task_always_eager=app.config.get("LABELER_EAGER_TASKS", False),
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
+        # A task whose worker died unacknowledged goes back to the queue after this
+        # long (Redis' default is an hour); tasks are idempotent, so an early
+        # redelivery of a slow task costs time, not correctness.
+        broker_transport_options=(
+            {"visibility_timeout": app.config["LABELER_TASK_VISIBILITY_TIMEOUT"]}
+            if broker.startswith(("redis://", "rediss://"))
+            else {}
+        ),
     )
     celery.set_default()
     app.extensions["celery"] = celery

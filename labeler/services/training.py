@@ -14,9 +14,11 @@ import pickle
 import time
 import traceback
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
+from flask import current_app
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -33,11 +35,26 @@ STATE_KIND = "al-state"
 
 
 def in_flight(project: Project) -> TrainingRound | None:
-    return db.session.scalar(
+    """The round queued or running for ``project``; one that has gone stale is failed first.
+
+    A round whose worker died and whose message was lost would otherwise block
+    every later trigger for good.
+    """
+    current = db.session.scalar(
         select(TrainingRound).where(
             TrainingRound.project_id == project.id, TrainingRound.status.in_(IN_FLIGHT)
         )
     )
+    if current is None:
+        return None
+    stale_after = timedelta(seconds=current_app.config["LABELER_ROUND_STALE_SECONDS"])
+    if utcnow() - (current.started_at or current.created_at) > stale_after:
+        current.status = "failed"
+        current.error = f"stale: not finished within {stale_after} (worker lost?)"
+        current.finished_at = utcnow()
+        db.session.commit()
+        return None
+    return current
 
 
 def request_round(

@@ -142,3 +142,18 @@ def test_region_rounds_keep_their_bandit_and_show_regions(app, make_user):
     assert regions and all(r["strategy"] for r in regions if r["allocation"])
     # The bandit state survived between rounds: the last round credited earlier picks.
     assert rnd.info["credited"] > 0
+
+
+def test_a_stale_round_does_not_block_later_triggers(app):
+    from datetime import timedelta
+
+    from labeler.models.types import utcnow
+
+    project = _project()
+    lost = training.request_round(project, "api", enqueue=False)
+    lost.status, lost.started_at = "running", utcnow() - timedelta(hours=2)
+    db.session.commit()
+    fresh = training.request_round(project, "api", enqueue=False)
+    assert fresh.id != lost.id and fresh.status == "queued"
+    db.session.refresh(lost)
+    assert lost.status == "failed" and "stale" in lost.error

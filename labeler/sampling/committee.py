@@ -305,9 +305,7 @@ def committee_query(
         members = len(committee.estimators_)
     if mask is not None:
         scores[~mask] = -np.inf
-    picked = diverse_top_n(
-        X, scores, n, diversity=diversity, random_state=rng, chunk_size=chunk_size
-    )
+    picked = diverse_top_n(X, scores, n, diversity=diversity, random_state=rng)
     info = {"measure": measure, "n_members": members, "diversity": diversity}
     return Query(picked, scores, info)
 

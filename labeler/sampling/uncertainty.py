@@ -101,9 +101,7 @@ def uncertainty_query(
     mask = unlabeled_mask(y, scores.shape[0])
     if mask is not None:
         scores[~mask] = -np.inf
-    picked = diverse_top_n(
-        X, scores, n, diversity=diversity, random_state=rng, chunk_size=chunk_size
-    )
+    picked = diverse_top_n(X, scores, n, diversity=diversity, random_state=rng)
     return Query(picked, scores, {"measure": name, "diversity": diversity})
 
 

@@ -8,13 +8,14 @@ logistic regression is fitted on the first 5,000 rows (their labels are
 known; the rest are unlabeled), and a committee of 5 bagged logistic
 regressions likewise. Each method then picks a batch from the whole pool.
 
-Every method runs in a fresh subprocess that loads the cached pool and fits
-its models (not timed), then:
+Each pool runs in a fresh subprocess that loads the cached pool and fits the
+models (not timed), warms every method up once, then:
 
-- time: median of ``--repeats`` calls (default 3);
+- time: ``--repeats`` rounds (default 3), each calling every method once in a
+  new random order, so labeler and modAL share whatever load the machine has;
+  the table shows the median and the best;
 - peak extra memory: the tracemalloc peak of one more call (numpy and scipy
-  buffers are traced), and the growth of the process's peak RSS (ru_maxrss)
-  over the first call, which also sees untraced C allocations.
+  buffers are traced; the pool itself is not counted, it exists before).
 
 modAL runs on the same pool with the same fitted models: ``ActiveLearner.query``
 with ``margin_sampling``, and ``Committee.query`` with its default
@@ -26,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -103,7 +103,8 @@ def _load(pool: str, path: Path) -> tuple[Any, np.ndarray]:
     return sp.load_npz(path / "tfidf_X.npz").tocsr(), np.load(path / "tfidf_y.npy")
 
 
-def child(pool: str, method: str, path: Path, batch: int, repeats: int) -> dict[str, Any]:
+def runners(pool: str, methods: list[str], path: Path, batch: int) -> dict[str, Any]:
+    """Load the pool, fit the models (untimed) and return one callable per method."""
     warnings.filterwarnings("ignore")
     from sklearn.base import clone
     from sklearn.linear_model import LogisticRegression
@@ -124,87 +125,82 @@ def child(pool: str, method: str, path: Path, batch: int, repeats: int) -> dict[
     y[:N_LABELED] = y_lab
     model = LogisticRegression(max_iter=300).fit(X_lab, y_lab)
     committee = Committee(LogisticRegression(max_iter=300), 5, random_state=0).fit(X_lab, y_lab)
-
-    if method == "margin":
-
-        def run() -> Any:
-            return margin_sampling(model, X, batch, random_state=0)
-
-    elif method == "margin_plain":
-
-        def run() -> Any:
-            return margin_sampling(model, X, batch, random_state=0, diversity=1)
-
-    elif method == "rank_margin":
-
-        def run() -> Any:
-            return rank("margin", model, X, batch, y=y, random_state=0).order
-
-    elif method == "committee":
-
-        def run() -> Any:
-            return committee_sampling(committee, X, batch, measure="vote", random_state=0)
-
-    elif method == "cluster":
-
-        def run() -> Any:
-            return cluster_sampling(model, X, batch, y=y, random_state=0)
-
-    elif method == "region":
-
-        def run() -> Any:
+    out: dict[str, Any] = {"_X": X}
+    for method in methods:
+        if method == "margin":
+            out[method] = lambda: margin_sampling(model, X, batch, random_state=0)
+        elif method == "margin_plain":
+            out[method] = lambda: margin_sampling(model, X, batch, random_state=0, diversity=1)
+        elif method == "rank_margin":
+            out[method] = lambda: rank("margin", model, X, batch, y=y, random_state=0).order
+        elif method == "committee":
+            out[method] = lambda: committee_sampling(
+                committee, X, batch, measure="vote", random_state=0
+            )
+        elif method == "cluster":
+            out[method] = lambda: cluster_sampling(model, X, batch, y=y, random_state=0)
+        elif method == "region":
             # a fresh sampler each call: partition, allocation, bandit, base strategies
-            sampler = RegionSampler(n_regions=8, random_state=0)
-            return sampler.query(clone(model).fit(X_lab, y_lab), X, batch, y=y).indices
+            out[method] = lambda: RegionSampler(n_regions=8, random_state=0).query(
+                clone(model).fit(X_lab, y_lab), X, batch, y=y
+            )
+        elif method == "modal_margin":
+            from modAL.models import ActiveLearner
+            from modAL.uncertainty import margin_sampling as modal_margin
 
-    elif method == "modal_margin":
-        from modAL.models import ActiveLearner
-        from modAL.uncertainty import margin_sampling as modal_margin
+            learner = ActiveLearner(estimator=model, query_strategy=modal_margin)
+            out[method] = lambda learner=learner: learner.query(X, n_instances=batch)
+        elif method == "modal_committee":
+            from modAL.models import ActiveLearner
+            from modAL.models import Committee as ModalCommittee
 
-        learner = ActiveLearner(estimator=model, query_strategy=modal_margin)
+            learners = [ActiveLearner(estimator=m) for m in committee.estimators_]
+            modal = ModalCommittee(learner_list=learners)
+            out[method] = lambda modal=modal: modal.query(X, n_instances=batch)
+        else:
+            raise SystemExit(f"unknown method {method}")
+    return out
 
-        def run() -> Any:
-            return learner.query(X, n_instances=batch)
 
-    elif method == "modal_committee":
-        from modAL.models import ActiveLearner
-        from modAL.models import Committee as ModalCommittee
-
-        learners = [ActiveLearner(estimator=m) for m in committee.estimators_]
-        modal = ModalCommittee(learner_list=learners)
-        modal.classes_ = committee.classes_
-        modal.n_classes_ = len(committee.classes_)
-
-        def run() -> Any:
-            return modal.query(X, n_instances=batch)
-
-    else:
-        raise SystemExit(f"unknown method {method}")
-
-    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    times = []
+def child(
+    pool: str, methods: list[str], path: Path, batch: int, repeats: int
+) -> list[dict[str, Any]]:
+    """Time the methods interleaved (each round in a new random order), then trace memory."""
+    run = runners(pool, methods, path, batch)
+    X = run.pop("_X")
+    for method in methods:  # warm-up: imports, first-call caches
+        run[method]()
+    times: dict[str, list[float]] = {m: [] for m in methods}
+    order = list(methods)
+    rng = np.random.default_rng(0)
     for _ in range(repeats):
-        t = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - t)
-    rss_growth = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base_rss) / 1024
-    tracemalloc.start()
-    run()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return {
-        "pool": pool,
-        "method": method,
-        "n": n,
-        "median_s": statistics.median(times),
-        "times": times,
-        "traced_peak_mb": peak / 2**20,
-        "rss_growth_mb": rss_growth,
-        "pool_mb": (
-            X.nbytes if not sp.issparse(X) else X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
+        rng.shuffle(order)
+        for method in order:
+            t = time.perf_counter()
+            run[method]()
+            times[method].append(time.perf_counter() - t)
+    pool_mb = (
+        X.nbytes if not sp.issparse(X) else X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
+    ) / 2**20
+    results = []
+    for method in methods:
+        tracemalloc.start()
+        run[method]()
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        results.append(
+            {
+                "pool": pool,
+                "method": method,
+                "n": X.shape[0],
+                "median_s": statistics.median(times[method]),
+                "min_s": min(times[method]),
+                "times": times[method],
+                "traced_peak_mb": peak / 2**20,
+                "pool_mb": pool_mb,
+            }
         )
-        / 2**20,
-    }
+    return results
 
 
 # ------------------------------------------------------------------ parent
@@ -222,8 +218,8 @@ def main() -> None:
     args = ap.parse_args()
 
     if args.child:
-        pool, method, path = args.child
-        print(json.dumps(child(pool, method, Path(path), args.batch, args.repeats)))
+        pool, methods_arg, path = args.child
+        print(json.dumps(child(pool, methods_arg.split(","), Path(path), args.batch, args.repeats)))
         return
 
     cache = Path(args.cache) if args.cache else Path(tempfile.mkdtemp(prefix="bench_sampling_"))
@@ -240,51 +236,43 @@ def main() -> None:
             print(f"tfidf pool {args.n} docs: {time.perf_counter() - t:.1f} s", flush=True)
             stamp.write_text("ok")
     only = {m for m in args.only.split(",") if m}
+    methods = [m for _, m in METHODS if not only or m in only]
     results: dict[tuple[str, str], dict[str, Any]] = {}
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    labels = {m: lab for lab, m in METHODS}
     for pool in pools:
-        for label, method in METHODS:
-            if only and method not in only:
-                continue
-            cmd = [
-                sys.executable,
-                __file__,
-                "--batch",
-                str(args.batch),
-                "--repeats",
-                str(args.repeats),
-            ]
-            cmd += ["--child", pool, method, str(cache)]
-            proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-            if proc.returncode != 0:
-                print(f"{pool} {method} failed:\n{proc.stderr[-2000:]}", flush=True)
-                continue
-            r = json.loads(proc.stdout.strip().splitlines()[-1])
-            results[(pool, method)] = r
+        cmd = [sys.executable, __file__, "--batch", str(args.batch), "--repeats", str(args.repeats)]
+        cmd += ["--child", pool, ",".join(methods), str(cache)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        if proc.returncode != 0:
+            print(f"{pool} failed:\n{proc.stderr[-3000:]}", flush=True)
+            continue
+        for r in json.loads(proc.stdout.strip().splitlines()[-1]):
+            results[(pool, r["method"])] = r
             print(
-                f"{pool:6s} {label:44s} {r['median_s']:8.3f} s  traced peak {r['traced_peak_mb']:8.1f} MB"
-                f"  rss growth {r['rss_growth_mb']:8.1f} MB",
+                f"{pool:6s} {labels[r['method']]:44s} median {r['median_s']:7.3f} s"
+                f"  min {r['min_s']:7.3f} s  traced peak {r['traced_peak_mb']:7.1f} MB",
                 flush=True,
             )
 
     print()
-    header = f"{'pool':6s} {'method':44s} {'median s':>9s} {'peak MB':>9s} {'rss+ MB':>9s} {'time x':>8s} {'mem x':>7s}"
+    header = f"{'pool':6s} {'method':44s} {'median s':>9s} {'min s':>8s} {'peak MB':>9s} {'time x':>8s} {'mem x':>7s}"
     print(header)
     print("-" * len(header))
     for (pool, method), r in results.items():
-        label = dict((m, lab) for lab, m in METHODS)[method]
+        label = labels[method]
         ratio_t = ratio_m = ""
         base = results.get((pool, BASELINE.get(method, "")))
         if base:
             ratio_t = f"{base['median_s'] / r['median_s']:.2f}"
             ratio_m = f"{r['traced_peak_mb'] / max(base['traced_peak_mb'], 1e-9):.2f}"
         print(
-            f"{pool:6s} {label:44s} {r['median_s']:9.3f} {r['traced_peak_mb']:9.1f} "
-            f"{r['rss_growth_mb']:9.1f} {ratio_t:>8s} {ratio_m:>7s}"
+            f"{pool:6s} {label:44s} {r['median_s']:9.3f} {r['min_s']:8.3f} "
+            f"{r['traced_peak_mb']:9.1f} {ratio_t:>8s} {ratio_m:>7s}"
         )
     print(
-        "\ntime x = modAL time / labeler time (>1: labeler faster); "
+        "\ntime x = modAL median / labeler median (>1: labeler faster); "
         "mem x = labeler traced peak / modAL traced peak (<1: labeler leaner)."
     )
 

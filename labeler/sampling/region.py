@@ -381,7 +381,9 @@ class RegionSampler:
         chunk_size: int,
     ) -> NDArray[np.int64]:
         """The most uncertain row of each of ``n`` k-means clusters of the region."""
-        km = fit_partition(X, n, rows=rows, max_fit_rows=self.max_fit_rows, random_state=rng)
+        # a region's batch share is a handful of clusters: 10,000 sampled rows place them well
+        fit_rows = min(self.max_fit_rows, 10_000)
+        km = fit_partition(X, n, rows=rows, max_fit_rows=fit_rows, random_state=rng)
         labels, _ = assign(km, X, chunk_size, rows=rows)
         k = km.n_clusters
         sizes = np.bincount(labels, minlength=k)

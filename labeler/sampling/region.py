@@ -180,9 +180,12 @@ class RegionSampler:
         self.error_count_ *= self.decay
         if y is None or not self.pending_:
             return 0
-        position = {key: i for i, key in enumerate(ids.tolist())}
+        keys = list(self.pending_)
+        # only the pending keys are looked up: no dict over a million ids
+        found = np.flatnonzero(np.isin(ids, np.asarray(keys, dtype=ids.dtype)))
+        position = dict(zip(ids[found].tolist(), found.tolist(), strict=True))
         credited = 0
-        for key in list(self.pending_):
+        for key in keys:
             i = position.get(key)
             if i is None:  # the item left the pool
                 del self.pending_[key]

@@ -173,7 +173,14 @@ def execute_round(round_id: int) -> TrainingRound:
         y = np.array([index.get(consensus.get(i, ""), -1) for i in ids], dtype=np.int64)
         # End the read transaction: on SQLite it holds the write lock, and training takes a while.
         db.session.commit()
-        X, _ = featurize(project.kind, [r.data for r in rows], text_field=project.text_field)
+        options = (
+            {"method": current_app.config["LABELER_TEXT_FEATURES"]}
+            if project.kind == "text"
+            else {}
+        )
+        X, _ = featurize(
+            project.kind, [r.data for r in rows], text_field=project.text_field, **options
+        )
         state = _load_state(project) if project.strategy == "region" else None
         result = run_round(
             X,

@@ -103,11 +103,11 @@ def next_item(project: Project, rater: User, *, now: datetime | None = None) -> 
     mine = exists().where(
         Annotation.item_id == Item.id,
         Annotation.rater_id == rater.id,
-        Annotation.is_current.is_(True),
+        Annotation.is_current,
     )
     query = (
         select(Item.id)
-        .where(Item.project_id == project.id, Item.is_open.is_(True), ~mine)
+        .where(Item.project_id == project.id, Item.is_open, ~mine)
         .order_by(Item.priority.desc(), Item.id)
         .limit(1)
     )
@@ -128,7 +128,7 @@ def next_item(project: Project, rater: User, *, now: datetime | None = None) -> 
         # Conditional update: correct even if another process got there first.
         taken = db.session.execute(
             update(Item)
-            .where(Item.id == item_id, Item.is_open.is_(True))
+            .where(Item.id == item_id, Item.is_open)
             .values(
                 n_leased=Item.n_leased + 1,
                 is_open=(Item.n_done + Item.n_leased + 1) < project.overlap,
@@ -211,7 +211,7 @@ def annotate(
         select(Annotation).where(
             Annotation.item_id == row.id,
             Annotation.rater_id == rater.id,
-            Annotation.is_current.is_(True),
+            Annotation.is_current,
         )
     )
     released = db.session.execute(
@@ -261,7 +261,7 @@ def undo_last(project: Project, rater: User) -> Assignment:
         .where(
             Annotation.project_id == project.id,
             Annotation.rater_id == rater.id,
-            Annotation.is_current.is_(True),
+            Annotation.is_current,
             Annotation.origin != "import",
         )
         .order_by(Annotation.id.desc())
@@ -334,7 +334,7 @@ def counters_consistent(project: Project) -> list[int]:
         select(Annotation.item_id, func.count().label("n"))
         .where(
             Annotation.project_id == project.id,
-            Annotation.is_current.is_(True),
+            Annotation.is_current,
             Annotation.kind != AnnotationKind.SKIP.value,
         )
         .group_by(Annotation.item_id)

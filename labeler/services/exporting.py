@@ -63,7 +63,7 @@ def iter_rows(project_id: int, chunk: int = CHUNK) -> Iterator[dict[str, Any]]:
             )
             .where(
                 Annotation.item_id.in_([i.id for i in items]),
-                Annotation.is_current.is_(True),
+                Annotation.is_current,
             )
             .order_by(Annotation.id)
         ):

@@ -959,7 +959,7 @@ class _AnnotationImport(_Import):
                     Annotation.label,
                 ).where(
                     Annotation.project_id == self.project.id,
-                    Annotation.is_current.is_(True),
+                    Annotation.is_current,
                     Annotation.item_id.in_(sorted(items)),
                     Annotation.rater_id.in_(sorted(set(raters.values()))),
                 )
@@ -1028,7 +1028,7 @@ def _recount(project: Project, item_ids: set[int]) -> None:
         select(func.count(Annotation.id))
         .where(
             Annotation.item_id == Item.id,
-            Annotation.is_current.is_(True),
+            Annotation.is_current,
             Annotation.kind != AnnotationKind.SKIP.value,
         )
         .correlate(Item)

@@ -199,7 +199,7 @@ def project_progress(project: Project, rater: User | None = None) -> dict[str, A
     ).one()
     n_annotations = db.session.scalar(
         select(func.count(Annotation.id)).where(
-            Annotation.project_id == project.id, Annotation.is_current.is_(True)
+            Annotation.project_id == project.id, Annotation.is_current
         )
     )
     out: dict[str, Any] = {
@@ -214,7 +214,7 @@ def project_progress(project: Project, rater: User | None = None) -> dict[str, A
                 select(func.count(Annotation.id)).where(
                     Annotation.project_id == project.id,
                     Annotation.rater_id == rater.id,
-                    Annotation.is_current.is_(True),
+                    Annotation.is_current,
                 )
             )
             or 0

@@ -126,7 +126,7 @@ def _consensus(project: Project, item_ids: list[int]) -> dict[int, str]:
     rows = db.session.execute(
         select(Annotation.item_id, Annotation.label).where(
             Annotation.project_id == project.id,
-            Annotation.is_current.is_(True),
+            Annotation.is_current,
             Annotation.kind == AnnotationKind.LABEL.value,
         )
     )

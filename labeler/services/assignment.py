@@ -13,11 +13,12 @@ PostgreSQL; on SQLite every transaction holds the single write lock).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, select, update
+from sqlalchemy import and_, delete, exists, func, select, text, update
 
 from labeler.extensions import db
 from labeler.models import Annotation, AnnotationKind, Item, Lease, Project, User
@@ -86,11 +87,82 @@ def _release_lease(lease: Lease, project: Project) -> None:
     )
 
 
+_NEXT_PG = text(
+    """
+    WITH held AS (
+        SELECT item_id, expires_at FROM leases
+        WHERE project_id = :p AND rater_id = :r AND expires_at > :now
+        ORDER BY id LIMIT 1
+    ), pick AS (
+        SELECT i.id FROM items i
+        WHERE i.project_id = :p AND i.is_open
+          AND NOT EXISTS (SELECT 1 FROM held)
+          AND NOT EXISTS (SELECT 1 FROM annotations a
+                          WHERE a.item_id = i.id AND a.rater_id = :r AND a.is_current)
+          AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.item_id = i.id AND l.rater_id = :r)
+        ORDER BY i.priority DESC, i.id
+        LIMIT 1
+        FOR UPDATE OF i SKIP LOCKED
+    ), took AS (
+        UPDATE items SET n_leased = items.n_leased + 1,
+                         is_open = items.n_done + items.n_leased + 1 < :k
+        FROM pick WHERE items.id = pick.id
+        RETURNING items.id, items.external_id, items.data, items.priority, items.n_done
+    ), lease AS (
+        INSERT INTO leases (project_id, item_id, rater_id, created_at, expires_at)
+        SELECT :p, took.id, :r, :now, :exp FROM took
+        RETURNING item_id
+    )
+    SELECT took.id, took.external_id, took.data, took.priority, took.n_done,
+           CAST(:exp AS timestamptz) AS expires_at
+    FROM took
+    UNION ALL
+    SELECT i.id, i.external_id, i.data, i.priority, i.n_done, held.expires_at
+    FROM held JOIN items i ON i.id = held.item_id
+    """
+)
+_RECLAIM_EVERY_S = 2.0
+_last_reclaim: dict[int, float] = {}
+
+
+def _next_item_pg(project: Project, rater: User) -> Assignment | None:
+    """One round trip: the held lease, or pick + lease the best open item (PostgreSQL)."""
+    now = utcnow()
+    # Reclaiming is a write on every call otherwise; a lease that expired is given
+    # back within a couple of seconds, which is all the invariant asks.
+    clock = time.monotonic()
+    if clock - _last_reclaim.get(project.id, -1e9) >= _RECLAIM_EVERY_S:
+        _last_reclaim[project.id] = clock
+        reclaim_expired(project, now)
+    expires = now + timedelta(seconds=project.lease_seconds)
+    row = db.session.execute(
+        _NEXT_PG,
+        {"p": project.id, "r": rater.id, "now": now, "exp": expires, "k": project.overlap},
+    ).first()
+    if row is None:
+        db.session.rollback()
+        return None
+    db.session.commit()
+    item = Item(
+        id=row.id,
+        project_id=project.id,
+        external_id=row.external_id,
+        data=row.data,
+        priority=row.priority,
+        n_done=row.n_done,
+    )
+    return Assignment(item, row.expires_at)
+
+
 def next_item(project: Project, rater: User, *, now: datetime | None = None) -> Assignment | None:
     """Lease the best open item for ``rater``; the same one again while the lease lives.
 
     Returns None when nothing is left for this rater.
     """
+    if now is None and _is_postgres():
+        got = _next_item_pg(project, rater)
+        if got is not None:
+            return got
     now = now or utcnow()
     reclaim_expired(project, now)
     held = _current_lease(project, rater, now)
@@ -180,6 +252,139 @@ def validate_answer(project: Project, label: Any, kind: str | None) -> tuple[str
             )
         return kind, label
     return kind, None
+
+
+_LOCK_PG = text(
+    """
+    SELECT i.id, i.external_id, i.n_done, i.n_leased, a.id AS prev_id
+    FROM items i
+    LEFT JOIN annotations a ON a.item_id = i.id AND a.rater_id = :r AND a.is_current
+    WHERE i.project_id = :p AND i.external_id = :x
+    FOR UPDATE OF i
+    """
+)
+_WRITE_PG = text(
+    """
+    WITH released AS (
+        DELETE FROM leases WHERE item_id = :i AND rater_id = :r RETURNING 1
+    ), ins AS (
+        INSERT INTO annotations (project_id, item_id, rater_id, kind, label, duration_ms, origin,
+                                 created_at, is_current)
+        VALUES (:p, :i, :r, :kind, :label, :dur, :origin, :now, true)
+        RETURNING id, created_at
+    ), upd AS (
+        UPDATE items SET n_done = items.n_done + :dd,
+                         n_leased = items.n_leased - (SELECT count(*) FROM released),
+                         is_open = items.n_done + :dd + items.n_leased
+                                   - (SELECT count(*) FROM released) < :k
+        WHERE items.id = :i
+    )
+    SELECT ins.id, ins.created_at, (SELECT count(*) FROM released) AS released,
+           EXISTS (SELECT 1 FROM training_rounds t WHERE t.project_id = :p
+                   AND t.status IN ('queued', 'running')) AS round_in_flight
+    FROM ins
+    """
+)
+@dataclass(frozen=True)
+class Answered:
+    id: int
+    item: str
+    kind: str
+    label: str | None
+    created_at: datetime
+    # Whether a training round was queued or running (None: not checked).
+    round_in_flight: bool | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "item": self.item,
+            "kind": self.kind,
+            "label": self.label,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+def answer(
+    project: Project,
+    rater: User,
+    ref: str,
+    label: Any,
+    *,
+    kind: str | None = None,
+    duration_ms: int | None = None,
+    origin: str = "api",
+) -> Answered:
+    """Record an answer on the item with external id ``ref``.
+
+    On PostgreSQL the common case (a first answer with a valid label) takes two
+    statements; everything else (changes of answer, errors, SQLite) goes through
+    :func:`annotate`, which keeps the history and produces the precise errors.
+    """
+    if _is_postgres():
+        fast = annotate_pg(
+            project, rater, ref, label, kind=kind, duration_ms=duration_ms, origin=origin
+        )
+        if fast is not None:
+            return fast
+    item = find_item(project, ref)
+    ann = annotate(project, rater, item, label, kind=kind, duration_ms=duration_ms, origin=origin)
+    return Answered(ann.id, item.external_id, ann.kind, ann.label, ann.created_at)
+
+
+def annotate_pg(
+    project: Project,
+    rater: User,
+    ref: str,
+    label: Any,
+    *,
+    kind: str | None = None,
+    duration_ms: int | None = None,
+    origin: str = "api",
+) -> Answered | None:
+    """The common case in two statements (PostgreSQL); None means: use ``annotate``."""
+    names = project.label_names
+    kind = kind or AnnotationKind.LABEL.value
+    if kind == AnnotationKind.LABEL.value and (not isinstance(label, str) or label not in names):
+        return None  # let the general path produce the right error or special case
+    if kind not in {k.value for k in AnnotationKind}:
+        return None
+    if kind != AnnotationKind.LABEL.value:
+        label = None
+    if duration_ms is not None and (not isinstance(duration_ms, int) or duration_ms < 0):
+        raise BadInput("duration_ms must be a non-negative integer", {"field": "duration_ms"})
+    row = db.session.execute(_LOCK_PG, {"p": project.id, "r": rater.id, "x": str(ref)}).first()
+    if row is None:
+        db.session.rollback()
+        raise NotFound(f"no item {ref!r} in project {project.name!r}", {"item": str(ref)})
+    if row.prev_id is not None:
+        db.session.rollback()
+        return None  # a change of answer: the general path keeps the history
+    counts = kind != AnnotationKind.SKIP.value
+    now = utcnow()
+    out = db.session.execute(
+        _WRITE_PG,
+        {
+            "p": project.id,
+            "i": row.id,
+            "r": rater.id,
+            "kind": kind,
+            "label": label,
+            "dur": duration_ms,
+            "origin": origin,
+            "now": now,
+            "dd": int(counts),
+            "k": project.overlap,
+        },
+    ).one()
+    if counts and not out.released and row.n_done + row.n_leased >= project.overlap:
+        db.session.rollback()
+        raise Conflict(
+            f"item {row.external_id!r} already has {project.overlap} answers",
+            {"item": row.external_id, "overlap": project.overlap},
+        )
+    db.session.commit()
+    return Answered(out.id, row.external_id, kind, label, out.created_at, bool(out.round_in_flight))
 
 
 def annotate(

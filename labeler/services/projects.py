@@ -125,6 +125,17 @@ def is_member(user: User, project: Project) -> bool:
 
 def project_for(user: User, ref: str | int) -> Project:
     """The project if ``user`` may see it; a non-member gets the same 404 as a missing one."""
+    if isinstance(ref, int) or str(ref).isdigit():
+        # One query: the project joined to the caller's membership.
+        query = select(Project).where(Project.id == int(ref))
+        if not user.is_admin:
+            query = query.join(
+                Membership,
+                (Membership.project_id == Project.id) & (Membership.user_id == user.id),
+            )
+        found = db.session.scalar(query)
+        if found is not None:
+            return found
     try:
         project = find_project(ref)
     except NotFound:

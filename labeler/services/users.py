@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from labeler.extensions import db
@@ -92,12 +92,17 @@ def create_token(user: User, name: str = "") -> str:
 def user_for_token(token: str) -> User | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))
-    if row is None or not row.user.active:
+    found = db.session.execute(
+        select(User, ApiToken.id, ApiToken.last_used_at)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == _hash_token(token))
+    ).first()
+    if found is None or not found[0].active:
         return None
+    user, token_id, last_used = found
     now = utcnow()
     # Touch at most once a minute: the hot path should not write on every call.
-    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
-        row.last_used_at = now
+    if last_used is None or (now - last_used).total_seconds() > 60:
+        db.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
         db.session.commit()
-    return row.user
+    return user

@@ -206,30 +206,18 @@ def next_item(pid: str) -> Any:
 def annotate(pid: str, iid: str) -> Any:
     project = project_service.project_for(g.user, pid)
     body = _json_body()
-    item = assignment.find_item(project, iid)
-    duration = body.get("duration_ms")
-    ann = assignment.annotate(
+    answered = assignment.answer(
         project,
         g.user,
-        item,
+        iid,
         body.get("label"),
         kind=body.get("kind"),
-        duration_ms=duration,
+        duration_ms=body.get("duration_ms"),
         origin="ui" if request.headers.get("X-Labeler-Client") == "ui" else "api",
     )
-    training.maybe_trigger(project)
-    return (
-        jsonify(
-            {
-                "id": ann.id,
-                "item": item.external_id,
-                "kind": ann.kind,
-                "label": ann.label,
-                "created_at": ann.created_at.isoformat(),
-            }
-        ),
-        201,
-    )
+    if not answered.round_in_flight:
+        training.maybe_trigger(project)
+    return jsonify(answered.as_dict()), 201
 
 
 @bp.post("/projects/<pid>/undo")

@@ -285,6 +285,8 @@ _WRITE_PG = text(
     FROM ins
     """
 )
+
+
 @dataclass(frozen=True)
 class Answered:
     id: int

@@ -148,6 +148,8 @@ def run_demo(host: str, port: int, *, start_worker: bool = True) -> None:
     print("Demo logins:")
     print("\n".join(logins))
     print("Press Ctrl+C to stop.\n", flush=True)
+    # SIGTERM would end the process without running ``finally``: the worker would outlive us.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         run_simple_server(app, host, port)
     finally:

@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -25,6 +26,13 @@ def _wait_for_job(get, job_id: int, timeout: float = 90) -> dict:
             return job
         time.sleep(0.3)
     raise AssertionError(f"job {job_id} did not finish: {job}")
+
+
+def _cmdline_env(proc_dir: Path) -> str:
+    try:
+        return (proc_dir / "environ").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def _login(session: requests.Session, base: str, name: str, password: str) -> str:
@@ -83,6 +91,12 @@ def test_demo_command_serves_seeded_projects_with_a_worker(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+    # The demo stops the worker it started.
+    time.sleep(1)
+    leftovers = [
+        p for p in Path("/proc").iterdir() if p.name.isdigit() and str(data) in _cmdline_env(p)
+    ]
+    assert leftovers == [], "the demo's worker outlived it"
 
 
 def test_upload_runs_on_a_real_worker(app, backend, db_url, tmp_path, worker_factory, redis_url):

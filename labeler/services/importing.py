@@ -24,6 +24,7 @@ import json
 import math
 import os
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -205,7 +206,7 @@ def _source_name(stream: Any) -> str:
 
 
 # ---------------------------------------------------------------- the import loop
-class _Import:
+class _Import(ABC):
     """Feeds rows to ``flush`` in chunks inside one transaction: all or nothing.
 
     After the first problem nothing more is written, but parsing goes on so the
@@ -227,11 +228,13 @@ class _Import:
         self.progress = progress
         self.chunk_size = max(1, int(current_app.config.get("LABELER_IMPORT_CHUNK", 2000)))
 
+    @abstractmethod
     def check(self, row: Any) -> _Problem | None:
-        raise NotImplementedError
+        """Validate one row; a problem, or None when it can be written."""
 
+    @abstractmethod
     def flush(self, chunk: list[Any]) -> None:
-        raise NotImplementedError
+        """Write a chunk of checked rows."""
 
     def run(self, rows: Iterable[Any]) -> Any:
         try:

@@ -235,6 +235,18 @@ def find_item(project: Project, ref: str | int, *, by_external_id: bool = True) 
     return item
 
 
+def _check_duration(duration_ms: Any) -> None:
+    if duration_ms is not None and (not isinstance(duration_ms, int) or duration_ms < 0):
+        raise BadInput("duration_ms must be a non-negative integer", {"field": "duration_ms"})
+
+
+def _full(project: Project, external_id: str) -> Conflict:
+    return Conflict(
+        f"item {external_id!r} already has {project.overlap} answers",
+        {"item": external_id, "overlap": project.overlap},
+    )
+
+
 def validate_answer(project: Project, label: Any, kind: str | None) -> tuple[str, str | None]:
     """Normalise an answer to (kind, label); a label not in the set is a 400."""
     kind = kind or AnnotationKind.LABEL.value
@@ -353,8 +365,7 @@ def annotate_pg(
         return None
     if kind != AnnotationKind.LABEL.value:
         label = None
-    if duration_ms is not None and (not isinstance(duration_ms, int) or duration_ms < 0):
-        raise BadInput("duration_ms must be a non-negative integer", {"field": "duration_ms"})
+    _check_duration(duration_ms)
     row = db.session.execute(_LOCK_PG, {"p": project.id, "r": rater.id, "x": str(ref)}).first()
     if row is None:
         db.session.rollback()
@@ -381,10 +392,7 @@ def annotate_pg(
     ).one()
     if counts and not out.released and row.n_done + row.n_leased >= project.overlap:
         db.session.rollback()
-        raise Conflict(
-            f"item {row.external_id!r} already has {project.overlap} answers",
-            {"item": row.external_id, "overlap": project.overlap},
-        )
+        raise _full(project, row.external_id)
     db.session.commit()
     return Answered(out.id, row.external_id, kind, label, out.created_at, bool(out.round_in_flight))
 
@@ -406,8 +414,7 @@ def annotate(
     holds no lease on it.
     """
     kind, label = validate_answer(project, label, kind)
-    if duration_ms is not None and (not isinstance(duration_ms, int) or duration_ms < 0):
-        raise BadInput("duration_ms must be a non-negative integer", {"field": "duration_ms"})
+    _check_duration(duration_ms)
     now = utcnow()
     locked = select(Item).where(Item.id == item.id)
     if _is_postgres():
@@ -445,10 +452,7 @@ def annotate(
     # A lease the rater held was released just above and frees the slot it needs.
     if needs_slot and not released and n_done + n_leased >= project.overlap:
         db.session.rollback()
-        raise Conflict(
-            f"item {row.external_id!r} already has {project.overlap} answers",
-            {"item": row.external_id, "overlap": project.overlap},
-        )
+        raise _full(project, row.external_id)
     n_done += int(counts)
     db.session.add(new)
     db.session.execute(

@@ -7,14 +7,9 @@ labeling page itself talks to the JSON API (``static/label.js``).
 from __future__ import annotations
 
 from typing import Any
-from xml.etree.ElementTree import Element
 
-import markdown
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from markdown.extensions import Extension
-from markdown.treeprocessors import Treeprocessor
-from markupsafe import Markup
 from sqlalchemy import select
 
 from labeler.extensions import db
@@ -23,47 +18,9 @@ from labeler.services import exporting, importing, jobs, training
 from labeler.services import projects as project_service
 from labeler.services.errors import BadInput, ServiceError
 from labeler.web.charts import learning_curve_svg
+from labeler.web.markdown import render_markdown
 
 bp = Blueprint("ui", __name__)
-
-_SAFE_SCHEMES = ("http:", "https:", "mailto:")
-
-
-class _DropUnsafeUrls(Treeprocessor):
-    """Blank ``javascript:`` (and any other non-web scheme) in links and images."""
-
-    def run(self, root: Element) -> None:
-        for el in root.iter():
-            for attr in ("href", "src"):
-                value = el.get(attr)
-                if value is None:
-                    continue
-                squashed = "".join(value.split()).lower()
-                scheme = squashed.split(":", 1)[0] + ":" if ":" in squashed else ""
-                # Relative links and anchors have no scheme and are fine.
-                if scheme and scheme not in _SAFE_SCHEMES and "/" not in scheme:
-                    el.set(attr, "")
-
-
-class _NoRawHtml(Extension):
-    """Markdown without raw HTML: tags in the text come out escaped, as text.
-
-    This is what Python-Markdown's 3.0 notes suggest in place of the removed
-    ``safe_mode``; unlike escaping the text up front it keeps ``>`` quotes and
-    code spans intact.
-    """
-
-    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 (Markdown's API)
-        md.preprocessors.deregister("html_block")
-        md.inlinePatterns.deregister("html")
-        md.treeprocessors.register(_DropUnsafeUrls(md), "drop_unsafe_urls", -10)
-
-
-def render_markdown(text: str | None) -> Markup:
-    """Instructions as HTML; raw HTML in ``text`` is escaped, never passed through."""
-    html = markdown.markdown(text or "", extensions=[_NoRawHtml(), "sane_lists"])
-    return Markup(html)
-
 
 def _parse_int(form: Any, field: str) -> int:
     raw = (form.get(field) or "").strip()

@@ -319,13 +319,18 @@ def test_error_pages_are_html(client: Any, make_user: Any) -> None:
     ("text", "present", "absent"),
     [
         ("<img src=x onerror=alert(1)>", "&lt;img src=x onerror=alert(1)&gt;", "<img"),
-        ("[a](javascript:alert(1))", '<a href="">a</a>', "javascript:"),
-        ("[a](https://example.org)", '<a href="https://example.org">a</a>', "<script"),
+        ("[a](javascript:alert(1))", '<a rel="noopener noreferrer">a</a>', "javascript"),
+        ("[a](javascript&colon;alert(1))", '<a rel="noopener noreferrer">a</a>', "href"),
+        ("[a](javascript&#58;alert(1))", '<a rel="noopener noreferrer">a</a>', "href"),
+        ("[a](javascript&#x3a;alert(1))", '<a rel="noopener noreferrer">a</a>', "href"),
+        ("[a](JaVa\tScRiPt:alert(1))", "<a", "href"),
+        ("![i](data:image/svg+xml,<svg/onload=alert(1)>)", "<img", "src"),
+        ("[a](https://example.org)", '<a href="https://example.org" rel', "<script"),
         ("> quoted", "<blockquote>", "&gt; quoted"),
     ],
 )
 def test_render_markdown(text: str, present: str, absent: str) -> None:
-    from labeler.web.ui import render_markdown
+    from labeler.web.markdown import render_markdown
 
     html = str(render_markdown(text))
     assert present in html

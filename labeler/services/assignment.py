@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, exists, func, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from labeler.extensions import db
 from labeler.models import Annotation, AnnotationKind, Item, Lease, Project, User
@@ -34,6 +35,22 @@ class Assignment:
 
 def _is_postgres() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
+
+
+_RATER_LOCK_PG = text("SELECT pg_advisory_xact_lock(:p, :r)")
+
+
+def _lock_rater(project: Project, rater: User) -> None:
+    """Serialise this rater's lease-making calls in ``project`` until the transaction ends.
+
+    Without it, parallel ``next`` calls of one rater on PostgreSQL each see no
+    held lease (none is committed yet) and each lease a different item. The lock
+    is its own statement on purpose: under READ COMMITTED the statements after
+    it take a new snapshot, so they see the lease the previous holder committed.
+    On SQLite every transaction already holds the single write lock.
+    """
+    if _is_postgres():
+        db.session.execute(_RATER_LOCK_PG, {"p": project.id, "r": rater.id})
 
 
 def reclaim_expired(project: Project, now: datetime | None = None) -> int:
@@ -135,6 +152,7 @@ def _next_item_pg(project: Project, rater: User) -> Assignment | None:
         _last_reclaim[project.id] = clock
         reclaim_expired(project, now)
     expires = now + timedelta(seconds=project.lease_seconds)
+    _lock_rater(project, rater)
     row = db.session.execute(
         _NEXT_PG,
         {"p": project.id, "r": rater.id, "now": now, "exp": expires, "k": project.overlap},
@@ -164,6 +182,7 @@ def next_item(project: Project, rater: User, *, now: datetime | None = None) -> 
         if got is not None:
             return got
     now = now or utcnow()
+    _lock_rater(project, rater)
     reclaim_expired(project, now)
     held = _current_lease(project, rater, now)
     if held is not None:
@@ -375,26 +394,36 @@ def annotate_pg(
         return None  # a change of answer: the general path keeps the history
     counts = kind != AnnotationKind.SKIP.value
     now = utcnow()
-    out = db.session.execute(
-        _WRITE_PG,
-        {
-            "p": project.id,
-            "i": row.id,
-            "r": rater.id,
-            "kind": kind,
-            "label": label,
-            "dur": duration_ms,
-            "origin": origin,
-            "now": now,
-            "dd": int(counts),
-            "k": project.overlap,
-        },
-    ).one()
+    try:
+        out = _write_pg(
+            {
+                "p": project.id,
+                "i": row.id,
+                "r": rater.id,
+                "kind": kind,
+                "label": label,
+                "dur": duration_ms,
+                "origin": origin,
+                "now": now,
+                "dd": int(counts),
+                "k": project.overlap,
+            }
+        )
+    except IntegrityError:
+        # The same rater's answer to this item committed while we waited for the
+        # item's lock (our join read the annotations before it): the general path
+        # reads them afresh and treats it as a repeat or a change.
+        db.session.rollback()
+        return None
     if counts and not out.released and row.n_done + row.n_leased >= project.overlap:
         db.session.rollback()
         raise _full(project, row.external_id)
     db.session.commit()
     return Answered(out.id, row.external_id, kind, label, out.created_at, bool(out.round_in_flight))
+
+
+def _write_pg(params: dict[str, Any]) -> Any:
+    return db.session.execute(_WRITE_PG, params).one()
 
 
 def annotate(
@@ -428,6 +457,11 @@ def annotate(
             Annotation.is_current,
         )
     )
+    if previous is not None and previous.kind == kind and previous.label == label:
+        # The same answer again (a double submit, a retry after a lost response):
+        # idempotent, the current annotation stands and nothing new is recorded.
+        db.session.commit()
+        return previous
     released = db.session.execute(
         delete(Lease).where(Lease.item_id == row.id, Lease.rater_id == rater.id)
     ).rowcount
@@ -480,6 +514,7 @@ def undo_last(project: Project, rater: User) -> Assignment:
     )
     if last is None:
         raise NotFound("nothing to undo")
+    _lock_rater(project, rater)
     locked = select(Item).where(Item.id == last.item_id)
     if _is_postgres():
         locked = locked.with_for_update()

@@ -20,6 +20,20 @@ from labeler.models import Annotation, AnnotationKind, Item, Project, User
 
 FORMATS = {"jsonl": "application/x-ndjson", "csv": "text/csv"}
 CHUNK = 1000
+# OWASP's CSV-injection rule: a cell starting with one of these is a formula to
+# Excel, LibreOffice and Google Sheets. Such cells get a leading apostrophe.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """``cell`` as a spreadsheet will show it, never run it (OWASP CSV injection rule).
+
+    >>> spreadsheet_safe("=1+1")
+    "'=1+1"
+    >>> spreadsheet_safe("-1"), spreadsheet_safe("plain")
+    ("'-1", 'plain')
+    """
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
 
 
 def majority(labels: list[str]) -> tuple[str | None, float | None]:
@@ -111,11 +125,12 @@ def export_lines(project_id: int, fmt: str) -> Iterator[str]:
         for row in iter_rows(project_id):
             writer.writerow(
                 [
-                    row["id"],
-                    row["label"] or "",
+                    spreadsheet_safe(row["id"]),
+                    spreadsheet_safe(row["label"] or ""),
                     row["source"] or "",
                     "" if row["confidence"] is None else f"{row['confidence']:.4f}",
                     len(row["annotations"]),
+                    # JSON starts with [ or {: never a formula, and stays parseable.
                     json.dumps(row["annotations"], ensure_ascii=False),
                     json.dumps(row["data"], ensure_ascii=False),
                 ]

@@ -1,21 +1,24 @@
-"""Thin task wrappers: take ids, call one service function."""
+"""Thin task wrappers: take ids, call one service function.
+
+Services reach these only through ``labeler.services.enqueue`` by task name, so
+this module imports the services at the top and nothing imports it back.
+"""
 
 from __future__ import annotations
 
 from celery import shared_task
 
+from labeler.services import jobs, training
+from labeler.services.enqueue import IMPORT_UPLOAD, RETRAIN_AND_RANK
 
-@shared_task(name="labeler.import_upload", acks_late=True)
+
+@shared_task(name=IMPORT_UPLOAD, acks_late=True)
 def import_upload(job_id: int) -> None:
     """Import an uploaded file stored in the artifact store (idempotent by external id)."""
-    from labeler.services import jobs
-
     jobs.run_import_job(job_id)
 
 
-@shared_task(name="labeler.retrain_and_rank", acks_late=True)
+@shared_task(name=RETRAIN_AND_RANK, acks_late=True)
 def retrain_and_rank(round_id: int) -> None:
     """Retrain the project's model and write a new ranking (idempotent under redelivery)."""
-    from labeler.services import training
-
     training.execute_round(round_id)

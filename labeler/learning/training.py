@@ -5,8 +5,6 @@ Pure functions: arrays in, fitted estimators and numbers out.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,6 +13,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
+from labeler.quality.consensus import SKIP_LABELS, consensus_labels
 from labeler.sampling._base import few_threads
 
 __all__ = [
@@ -25,9 +24,6 @@ __all__ = [
     "cross_validated_scores",
     "consensus_labels",
 ]
-
-#: Labels that mean "no opinion": ignored by the consensus.
-SKIP_LABELS: frozenset[Any] = frozenset({None, "", "skip", "__skip__"})
 
 
 def _logreg(random_state: Any, **params: Any) -> BaseEstimator:
@@ -162,26 +158,4 @@ def cross_validated_scores(
     out["accuracy"] = float(accuracy_score(y_arr, pred))
     out["macro_f1"] = float(f1_score(y_arr, pred, average="macro"))
     out["n_splits"] = n_splits
-    return out
-
-
-def consensus_labels(
-    label_lists: Iterable[Sequence[Any]], *, skip: Iterable[Any] = SKIP_LABELS
-) -> list[Any]:
-    """Majority label of each item's non-skip labels; ties and no labels give None.
-
-    Examples
-    --------
-    >>> consensus_labels([["cat", "cat", "dog"], ["cat", "dog"], [], ["skip", "dog"]])
-    ['cat', None, None, 'dog']
-    """
-    skip_set = set(skip)
-    out: list[Any] = []
-    for labels in label_lists:
-        counts = Counter(lab for lab in labels if lab not in skip_set)
-        top = counts.most_common(2)
-        if not top or (len(top) == 2 and top[0][1] == top[1][1]):
-            out.append(None)
-        else:
-            out.append(top[0][0])
     return out

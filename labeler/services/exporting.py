@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from sqlalchemy import select
 
 from labeler.extensions import db
 from labeler.models import Annotation, AnnotationKind, Item, Project, User
+from labeler.quality.consensus import majority
 
 FORMATS = {"jsonl": "application/x-ndjson", "csv": "text/csv"}
 CHUNK = 1000
@@ -34,22 +34,6 @@ def spreadsheet_safe(cell: str) -> str:
     ("'-1", 'plain')
     """
     return "'" + cell if cell.startswith(_FORMULA_START) else cell
-
-
-def majority(labels: list[str]) -> tuple[str | None, float | None]:
-    """The most common label and its share of the votes; None on a tie or no votes.
-
-    >>> majority(["a", "b", "a"])
-    ('a', 0.6666666666666666)
-    >>> majority(["a", "b"])
-    (None, None)
-    """
-    if not labels:
-        return None, None
-    ranked = Counter(labels).most_common(2)
-    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
-        return None, None
-    return ranked[0][0], ranked[0][1] / len(labels)
 
 
 def iter_rows(project_id: int, chunk: int = CHUNK) -> Iterator[dict[str, Any]]:

@@ -10,6 +10,7 @@ from sqlalchemy import update
 from labeler.extensions import db
 from labeler.models import Job, Project, User
 from labeler.services import artifacts, importing
+from labeler.services.enqueue import IMPORT_UPLOAD, enqueue
 from labeler.services.errors import NotFound, ServiceError
 
 
@@ -28,10 +29,7 @@ def enqueue_import(
     )
     db.session.add(job)
     db.session.commit()
-    from workers.tasks import import_upload
-
-    # Through the task object (not send_task) so LABELER_EAGER_TASKS=1 runs it in-process.
-    import_upload.delay(job.id)
+    enqueue(IMPORT_UPLOAD, job.id)
     return job
 
 

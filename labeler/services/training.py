@@ -13,7 +13,6 @@ from __future__ import annotations
 import pickle
 import time
 import traceback
-from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -26,7 +25,10 @@ from labeler.extensions import db
 from labeler.models import Annotation, AnnotationKind, Item, Project, TrainingRound
 from labeler.models.rounds import IN_FLIGHT
 from labeler.models.types import utcnow
+from labeler.quality.consensus import majority
 from labeler.services import artifacts
+from labeler.services.enqueue import RETRAIN_AND_RANK
+from labeler.services.enqueue import enqueue as enqueue_task
 from labeler.services.errors import NotFound
 
 # Rows labeled already (or by everyone) sink to the bottom of the queue.
@@ -84,9 +86,7 @@ def request_round(
             raise
         return current
     if enqueue:
-        from workers.tasks import retrain_and_rank
-
-        retrain_and_rank.delay(new.id)
+        enqueue_task(RETRAIN_AND_RANK, new.id)
     return new
 
 
@@ -134,9 +134,9 @@ def _consensus(project: Project, item_ids: list[int]) -> dict[int, str]:
         votes.setdefault(item_id, []).append(label)
     out = {}
     for item_id, labels in votes.items():
-        ranked = Counter(labels).most_common(2)
-        if len(ranked) == 1 or ranked[0][1] > ranked[1][1]:
-            out[item_id] = ranked[0][0]
+        label, _share = majority(labels)
+        if label is not None:
+            out[item_id] = label
     return out
 
 

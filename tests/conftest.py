@@ -8,6 +8,7 @@ when it cannot be reached the PostgreSQL cases fail loudly, never skip.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,19 @@ PG_ADMIN_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("LABELER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+# Fixtures that need a database: a test using any of them is marked ``db`` and
+# left out of the fast tier (``pytest -m "not db" tests/unit``).
+DB_FIXTURES = frozenset(
+    {"app", "backend", "db_url", "pg_database", "make_pg_app", "pg_app", "live_server"}
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if DB_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.db)
 
 
 @pytest.fixture(scope="session")
@@ -87,12 +101,21 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database built once per session with the real migrations; tests copy it."""
+    path = tmp_path_factory.mktemp("schema") / "template.db"
+    _create_schema(f"sqlite:///{path}")
+    return path
+
+
 @pytest.fixture
 def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
     if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'labeler.db'}"
-        _create_schema(url)
-        yield url
+        template: Path = request.getfixturevalue("sqlite_template")
+        target = tmp_path / "labeler.db"
+        shutil.copyfile(template, target)
+        yield f"sqlite:///{target}"
     else:
         url = request.getfixturevalue("pg_database")
         _truncate_pg(url)
@@ -109,6 +132,36 @@ def app(db_url: str, tmp_path: Path) -> Iterator[Any]:
 
 
 @pytest.fixture
+def make_pg_app(pg_database: str, tmp_path: Path) -> Iterator[Any]:
+    """``make_pg_app(**config)``: an app on the session's (emptied) PostgreSQL database.
+
+    For tests that need PostgreSQL alone (query plans, real concurrency, Redis
+    redelivery); the app context stays pushed until the test ends.
+    """
+    made: list[Any] = []
+
+    def _make(**extra: Any) -> Any:
+        _truncate_pg(pg_database)
+        app = make_app(pg_database, tmp_path, **extra)
+        ctx = app.app_context()
+        ctx.push()
+        made.append(ctx)
+        return app
+
+    yield _make
+    for ctx in reversed(made):
+        db.session.remove()
+        db.engine.dispose()
+        ctx.pop()
+
+
+@pytest.fixture
+def pg_app(make_pg_app: Any) -> Any:
+    """An app on PostgreSQL only, with its app context pushed."""
+    return make_pg_app()
+
+
+@pytest.fixture
 def client(app: Any) -> Any:
     return app.test_client()
 
@@ -120,14 +173,10 @@ def runner(app: Any) -> Any:
 
 @pytest.fixture
 def make_user(app: Any) -> Any:
-    """``make_user(name, role="rater", password="pw")`` -> (user, token)."""
-    from labeler.services import users
+    """``make_user(name, role="rater", password="pw")`` -> (user, token); see tests/factories."""
+    from tests.factories import gen_user
 
-    def _make(name: str, role: str = "rater", password: str = "pw") -> tuple[Any, str]:
-        user = users.create_user(name, role, password)
-        return user, users.create_token(user)
-
-    return _make
+    return gen_user
 
 
 @pytest.fixture

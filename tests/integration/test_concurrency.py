@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import threading
-from pathlib import Path
 
 import pytest
 import requests
@@ -13,7 +12,6 @@ from sqlalchemy import func, insert, select
 from labeler.extensions import db
 from labeler.models import Annotation, Item
 from labeler.services import assignment, projects, users
-from tests.conftest import _truncate_pg, make_app
 from tests.integration.conftest import Server, process_env
 
 pytestmark = pytest.mark.integration
@@ -22,16 +20,6 @@ N_CLIENTS = 16
 ROUNDS = 200
 OVERLAP = 2
 N_ITEMS = 1200  # 2,400 label slots for up to 3,200 attempts: the pool runs dry under load
-
-
-@pytest.fixture
-def pg_app(pg_database: str, tmp_path: Path):
-    _truncate_pg(pg_database)
-    app = make_app(pg_database, tmp_path)
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def _client(

@@ -7,27 +7,14 @@ test reads the plans and fails if that comes back.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import insert, text
 
 from labeler.extensions import db
 from labeler.models import Item
 from labeler.services import assignment, projects, users
-from tests.conftest import _truncate_pg, make_app
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def pg_app(pg_database: str, tmp_path: Path):
-    _truncate_pg(pg_database)
-    app = make_app(pg_database, tmp_path)
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def test_next_and_annotate_use_the_partial_indexes(pg_app):

@@ -19,23 +19,12 @@ from sqlalchemy import func, insert, select
 from labeler.extensions import db
 from labeler.models import Annotation, Item, Lease
 from labeler.services import assignment, projects, users
-from tests.conftest import _truncate_pg, make_app
 from tests.integration.conftest import Server, process_env
 
 pytestmark = pytest.mark.integration
 
 PARALLEL = 20
 TRIALS = 5
-
-
-@pytest.fixture
-def pg_app(pg_database: str, tmp_path: Path) -> Iterator[Any]:
-    _truncate_pg(pg_database)
-    app = make_app(pg_database, tmp_path)
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from sqlalchemy import insert, select
 from labeler.extensions import db
 from labeler.models import Item, TrainingRound
 from labeler.services import projects, training
-from tests.conftest import _truncate_pg, make_app
 from tests.integration.conftest import process_env
 
 pytestmark = pytest.mark.integration
@@ -22,15 +21,8 @@ N_ITEMS = 30_000
 
 
 @pytest.fixture
-def pg_app(pg_database: str, tmp_path: Path, redis_url: str):
-    _truncate_pg(pg_database)
-    app = make_app(
-        pg_database, tmp_path, LABELER_BROKER_URL=redis_url, LABELER_TASK_VISIBILITY_TIMEOUT=3
-    )
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
+def pg_app(make_pg_app, redis_url: str):
+    return make_pg_app(LABELER_BROKER_URL=redis_url, LABELER_TASK_VISIBILITY_TIMEOUT=3)
 
 
 def _wait(predicate, timeout: float, what: str):

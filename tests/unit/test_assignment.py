@@ -12,16 +12,11 @@ from labeler.models import Annotation, Item, Lease
 from labeler.models.types import utcnow
 from labeler.services import assignment, projects
 from labeler.services.errors import BadInput, Conflict, NotFound
+from tests.factories import gen_project
 
 
 def _project(overlap: int = 1, n_items: int = 5, **kw):
-    project = projects.create_project("p", ["pos", "neg"], overlap=overlap, **kw)
-    db.session.add_all(
-        Item(project_id=project.id, external_id=f"i{k}", data={"text": f"t{k}"}, priority=float(-k))
-        for k in range(n_items)
-    )
-    db.session.commit()
-    return project
+    return gen_project(overlap=overlap, items=n_items, priority=lambda k: -k, **kw)
 
 
 def test_next_serves_highest_priority_and_same_item_again(app, make_user):

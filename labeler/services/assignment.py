@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, exists, func, select, text, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 
 from labeler.extensions import db
@@ -35,6 +36,12 @@ class Assignment:
 
 def _is_postgres() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _rowcount(statement: Any) -> int:
+    """Rows an UPDATE or DELETE touched."""
+    result: CursorResult[Any] = db.session.execute(statement)  # type: ignore[assignment]
+    return int(result.rowcount)
 
 
 _RATER_LOCK_PG = text("SELECT pg_advisory_xact_lock(:p, :r)")
@@ -217,14 +224,14 @@ def next_item(project: Project, rater: User, *, now: datetime | None = None) -> 
             db.session.commit()
             return None
         # Conditional update: correct even if another process got there first.
-        taken = db.session.execute(
+        taken = _rowcount(
             update(Item)
             .where(Item.id == item_id, Item.is_open)
             .values(
                 n_leased=Item.n_leased + 1,
                 is_open=(Item.n_done + Item.n_leased + 1) < project.overlap,
             )
-        ).rowcount
+        )
         if taken:
             expires = now + timedelta(seconds=project.lease_seconds)
             db.session.add(
@@ -462,9 +469,7 @@ def annotate(
         # idempotent, the current annotation stands and nothing new is recorded.
         db.session.commit()
         return previous
-    released = db.session.execute(
-        delete(Lease).where(Lease.item_id == row.id, Lease.rater_id == rater.id)
-    ).rowcount
+    released = _rowcount(delete(Lease).where(Lease.item_id == row.id, Lease.rater_id == rater.id))
     new = Annotation(
         project_id=project.id,
         item_id=row.id,

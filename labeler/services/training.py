@@ -150,7 +150,7 @@ def execute_round(round_id: int) -> TrainingRound:
     from labeler.learning.features import featurize
     from labeler.learning.round import run_round
 
-    rnd = db.session.get(TrainingRound, round_id)
+    rnd = db.session.get_one(TrainingRound, round_id)
     if rnd is None:
         raise NotFound(f"no round {round_id}")
     if rnd.status in ("done", "failed"):
@@ -201,7 +201,7 @@ def execute_round(round_id: int) -> TrainingRound:
             artifacts.put(
                 project.id, STATE_KIND, project.strategy, pickle.dumps(result.info["state"])
             )
-        rnd = db.session.get(TrainingRound, round_id)
+        rnd = db.session.get_one(TrainingRound, round_id)
         m = result.metrics
         rnd.status = "done"
         rnd.n_labels = m["n_labels"]
@@ -213,7 +213,7 @@ def execute_round(round_id: int) -> TrainingRound:
         rnd.info = _jsonable({k: v for k, v in {**result.info, **m}.items() if k != "state"})
     except Exception:
         db.session.rollback()
-        rnd = db.session.get(TrainingRound, round_id)
+        rnd = db.session.get_one(TrainingRound, round_id)
         rnd.status = "failed"
         rnd.error = traceback.format_exc(limit=4)
     rnd.duration_s = round(time.perf_counter() - start, 3)

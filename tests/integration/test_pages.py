@@ -323,7 +323,7 @@ def test_error_pages_are_html(client: Any, make_user: Any) -> None:
         ("[a](javascript&colon;alert(1))", '<a rel="noopener noreferrer">a</a>', "href"),
         ("[a](javascript&#58;alert(1))", '<a rel="noopener noreferrer">a</a>', "href"),
         ("[a](javascript&#x3a;alert(1))", '<a rel="noopener noreferrer">a</a>', "href"),
-        ("[a](JaVa\tScRiPt:alert(1))", "<a", "href"),
+        ("[a](JaVa&#9;ScRiPt:alert(1))", "<a", "href"),
         ("![i](data:image/svg+xml,<svg/onload=alert(1)>)", "<img", "src"),
         ("[a](https://example.org)", '<a href="https://example.org" rel', "<script"),
         ("> quoted", "<blockquote>", "&gt; quoted"),

@@ -27,7 +27,6 @@ csrf.exempt(bp)
 
 _MAX_ID = 2**31 - 1
 RoleName = Literal["admin", "engineer", "sme", "rater"]
-_PW = {"min_length": MIN_PASSWORD_LENGTH, "max_length": MAX_PASSWORD_LENGTH}
 
 
 class _Body(BaseModel):
@@ -44,7 +43,7 @@ class PasswordChange(_Body):
     """``POST /me/password``."""
 
     old_password: str = Field(max_length=MAX_PASSWORD_LENGTH)
-    new_password: str = Field(**_PW)
+    new_password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
 
 
 class UserCreate(_Body):
@@ -52,7 +51,9 @@ class UserCreate(_Body):
 
     name: str = Field(min_length=1, max_length=80)
     role: RoleName = "rater"
-    password: str | None = Field(default=None, **_PW)
+    password: str | None = Field(
+        default=None, min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH
+    )
 
 
 class UserPatch(_Body):
@@ -60,7 +61,41 @@ class UserPatch(_Body):
 
     active: bool | None = None
     role: RoleName | None = None
-    password: str | None = Field(default=None, **_PW)
+    password: str | None = Field(
+        default=None, min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH
+    )
+
+
+class TokenOut(BaseModel):
+    """A token as its owner sees it (never the hash)."""
+
+    id: int
+    name: str
+    prefix: str
+    created_at: str
+    last_used_at: str | None
+
+
+class TokenCreated(TokenOut):
+    """``POST /me/tokens`` 201: the clear-text token, shown this once."""
+
+    token: str
+
+
+class TokenList(BaseModel):
+    tokens: list[TokenOut]
+
+
+class UserOut(BaseModel):
+    id: int
+    name: str
+    role: RoleName
+    active: bool
+    created_at: str
+
+
+class UserList(BaseModel):
+    users: list[UserOut]
 
 
 Body = TypeVar("Body", bound=_Body)
@@ -192,3 +227,110 @@ def patch_user(user_id: str) -> Any:
     if "active" in fields:
         user_service.set_active(user, fields["active"])
     return jsonify(user_service.user_dict(user))
+
+
+# ---------------------------------------------------------------- OpenAPI
+# The document lives in web/openapi.py; these are this module's paths and
+# components, generated from the shapes above, for it to merge.
+_SHAPES: tuple[type[BaseModel], ...] = (
+    TokenCreate,
+    PasswordChange,
+    UserCreate,
+    UserPatch,
+    TokenOut,
+    TokenCreated,
+    TokenList,
+    UserOut,
+    UserList,
+)
+
+
+def openapi_schemas() -> dict[str, Any]:
+    """JSON Schemas of this module's request and response shapes, by name."""
+    out: dict[str, Any] = {}
+    for shape in _SHAPES:
+        schema = shape.model_json_schema(ref_template="#/components/schemas/{model}")
+        out.update(schema.pop("$defs", {}))
+        out[shape.__name__] = schema
+    return out
+
+
+def openapi_paths() -> dict[str, Any]:
+    """OpenAPI path items for this module's routes (paths relative to the server root).
+
+    >>> sorted(openapi_paths())[:2]
+    ['/api/v1/me/password', '/api/v1/me/sessions']
+    """
+
+    def ref(name: str) -> dict[str, str]:
+        return {"$ref": f"#/components/schemas/{name}"}
+
+    def body(name: str) -> dict[str, Any]:
+        return {"required": True, "content": {"application/json": {"schema": ref(name)}}}
+
+    def ok(name: str | None, status: str = "200") -> dict[str, Any]:
+        if name is None:
+            return {status: {"description": "Done, no body"}}
+        content = {"application/json": {"schema": ref(name)}}
+        return {status: {"description": "OK", "content": content}}
+
+    def op(summary: str, responses: dict[str, Any], errors: str, **extra: Any) -> dict[str, Any]:
+        error = {"content": {"application/json": {"schema": ref("Error")}}}
+        codes = {c: {"description": "Error", **error} for c in errors.split()}
+        return {"summary": summary, "responses": {**responses, **codes}, **extra}
+
+    def path_id(name: str) -> list[dict[str, Any]]:
+        return [{"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}]
+
+    return {
+        "/api/v1/me/tokens": {
+            "get": op("My live API tokens (never the token itself)", ok("TokenList"), "401"),
+            "post": op(
+                "Create an API token; the response shows it once",
+                ok("TokenCreated", "201"),
+                "400 401",
+                requestBody=body("TokenCreate"),
+            ),
+        },
+        "/api/v1/me/tokens/{token_id}": {
+            "delete": op(
+                "Revoke one of my tokens; it gets 401 from the next request",
+                ok(None, "204"),
+                "401 404",
+                parameters=path_id("token_id"),
+            )
+        },
+        "/api/v1/me/password": {
+            "post": op(
+                "Change my password (ends my other sessions)",
+                ok(None, "204"),
+                "400 401",
+                requestBody=body("PasswordChange"),
+            )
+        },
+        "/api/v1/me/sessions": {
+            "delete": op(
+                "Log out everywhere: every session and remember cookie ends (tokens stay)",
+                ok(None, "204"),
+                "401",
+            )
+        },
+        "/api/v1/users": {
+            "get": op("All users (admins)", ok("UserList"), "401 403"),
+            "post": op(
+                "Create a user (admins)",
+                ok("UserOut", "201"),
+                "400 401 403 409",
+                requestBody=body("UserCreate"),
+            ),
+        },
+        "/api/v1/users/{user_id}": {
+            "patch": op(
+                "Activate or deactivate, change the role, reset the password (admins)",
+                ok("UserOut"),
+                "400 401 403 404",
+                parameters=path_id("user_id"),
+                requestBody=body("UserPatch"),
+            )
+        },
+    }

@@ -175,3 +175,26 @@ def test_production_sets_hsts_and_secure_cookies(
 
         db.session.remove()
         db.engine.dispose()
+
+
+def test_browser_password_change_keeps_this_session_and_ends_others(
+    app: Any, client: Any, make_user: Any
+) -> None:
+    make_user("ann", password="secret-pw")
+    login(client, "ann", "secret-pw")
+    other = app.test_client()
+    login(other, "ann", "secret-pw")
+    with _fresh_context(app):
+        html = client.get("/").get_data(as_text=True)
+    csrf = html.split('name="csrf-token" content="')[1].split('"')[0]
+    body = {"old_password": "secret-pw", "new_password": "brand-new-pw"}
+    with _fresh_context(app):
+        resp = client.post("/api/v1/me/password", json=body, headers={"X-CSRFToken": csrf})
+    assert resp.status_code == 204
+    assert _Fresh(app, client).get("/").status_code == 200  # the browser that changed it
+    assert _Fresh(app, other).get("/").status_code == 302  # every other session ended
+
+    with _fresh_context(app):
+        resp = client.delete("/api/v1/me/sessions", headers={"X-CSRFToken": csrf})
+    assert resp.status_code == 204
+    assert _Fresh(app, client).get("/").status_code == 302

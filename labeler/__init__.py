@@ -25,7 +25,8 @@ def migrations_dir() -> str:
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the Flask app; ``config`` overrides defaults and ``LABELER_*`` variables."""
     from labeler.config import load_config
-    from labeler.extensions import csrf, db, login, migrate
+    from labeler.extensions import csrf, db, limiter, login, migrate
+    from labeler.files import secure_data_files
 
     app = Flask(
         __name__,
@@ -34,12 +35,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         static_url_path="/static",
     )
     app.config.update(load_config(config))
-    Path(app.config["LABELER_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
+    secure_data_files(
+        Path(app.config["LABELER_DATA_DIR"]),
+        app.config["SQLALCHEMY_DATABASE_URI"],
+        app.config["LABELER_BROKER_URL"],
+    )
 
     db.init_app(app)
     migrate.init_app(app, db, directory=migrations_dir(), render_as_batch=True)
     login.init_app(app)
     csrf.init_app(app)
+    limiter.init_app(app)
 
     from labeler import models  # noqa: F401  (register the tables)
     from labeler.db_events import install_engine_events

@@ -16,6 +16,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from labeler.cli_users import user_group
+from labeler.config import ConfigError
 from labeler.services.errors import ServiceError
 
 
@@ -36,6 +38,9 @@ class _Group(FlaskGroup):
         except ServiceError as exc:
             details = f"\n  {json.dumps(exc.details)}" if exc.details else ""
             raise click.ClickException(f"{exc.message}{details}") from None
+        except ConfigError as exc:
+            # One line for the operator, not a traceback.
+            raise click.ClickException(str(exc)) from None
 
 
 @click.group(cls=_Group, create_app=_create_app, add_default_commands=False, load_dotenv=False)
@@ -53,35 +58,7 @@ main.add_command(_db_group(), "db")
 
 
 # ---------------------------------------------------------------- users
-@main.group()
-def user() -> None:
-    """Users and API tokens."""
-
-
-@user.command("create")
-@click.argument("name")
-@click.option("--role", type=click.Choice(["admin", "engineer", "sme", "rater"]), default="rater")
-@click.option("--password", default=None, help="Omit for a token-only user.")
-@click.option("--token", is_flag=True, help="Also create an API token and print it last.")
-@with_appcontext
-def user_create(name: str, role: str, password: str | None, token: bool) -> None:
-    """Create a user NAME."""
-    from labeler.services import users
-
-    created = users.create_user(name, role, password)
-    click.echo(f"created user {created.name} ({created.role}), id {created.id}")
-    if token:
-        click.echo(users.create_token(created, "cli"))
-
-
-@user.command("token")
-@click.argument("name")
-@with_appcontext
-def user_token(name: str) -> None:
-    """Print a new API token for user NAME."""
-    from labeler.services import users
-
-    click.echo(users.create_token(users.find_user(name), "cli"))
+main.add_command(user_group, "user")
 
 
 # ---------------------------------------------------------------- projects
@@ -325,7 +302,10 @@ def worker_cmd(concurrency: int, loglevel: str) -> None:
 @click.option("--threads", type=click.IntRange(1), default=4)
 def serve_cmd(host: str, port: int, workers: int, threads: int) -> None:
     """Serve the web app with gunicorn (production)."""
+    from labeler.config import load_config
     from labeler.serve import run_gunicorn
+
+    load_config()  # refuse bad settings here, in one line, not in every gunicorn worker
 
     run_gunicorn(host, port, workers, threads)
 

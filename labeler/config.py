@@ -7,8 +7,18 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from labeler.files import ensure_private_dir, write_private_file
+
+# Signing key strength: 32 bytes is what HMAC-SHA256 (sessions, remember cookies) wants.
+MIN_SECRET_KEY_BYTES = 32
+
+
+class ConfigError(Exception):
+    """A setting the process cannot start with; the message is one line for the operator."""
 
 
 def _data_dir(env: dict[str, str]) -> Path:
@@ -16,19 +26,39 @@ def _data_dir(env: dict[str, str]) -> Path:
 
 
 def _secret_key(data_dir: Path, env: dict[str, str], production: bool) -> str:
-    if env.get("LABELER_SECRET_KEY"):
-        return env["LABELER_SECRET_KEY"]
+    key = env.get("LABELER_SECRET_KEY", "")
     if production:
-        raise RuntimeError("LABELER_SECRET_KEY must be set when LABELER_ENV=production")
+        if not key:
+            raise ConfigError(
+                "LABELER_SECRET_KEY must be set when LABELER_ENV=production "
+                f"(at least {MIN_SECRET_KEY_BYTES} bytes, e.g. from "
+                "`python -c 'import secrets; print(secrets.token_hex(32))'`)"
+            )
+        if len(key.encode()) < MIN_SECRET_KEY_BYTES:
+            raise ConfigError(
+                f"LABELER_SECRET_KEY is {len(key.encode())} bytes; production needs at least "
+                f"{MIN_SECRET_KEY_BYTES} (e.g. `python -c 'import secrets; "
+                "print(secrets.token_hex(32))'`)"
+            )
+    if key:
+        return key
     # Outside production, generate one and keep it so sessions survive restarts.
     path = data_dir / "secret_key"
     if path.exists():
         return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(data_dir)
     key = secrets.token_hex(32)
-    path.write_text(key)
-    path.chmod(0o600)
+    write_private_file(path, key)
     return key
+
+
+def _ratelimit_storage(env: dict[str, str], broker: str) -> str:
+    """Redis when there is one (shared by every gunicorn worker), memory otherwise."""
+    if env.get("LABELER_RATELIMIT_STORAGE_URL"):
+        return env["LABELER_RATELIMIT_STORAGE_URL"]
+    if broker.startswith(("redis://", "rediss://")):
+        return broker
+    return "memory://"
 
 
 def load_config(
@@ -45,6 +75,7 @@ def load_config(
     broker = overrides.get("LABELER_BROKER_URL") or env.get(
         "LABELER_BROKER_URL", f"sqla+sqlite:///{data_dir / 'broker.db'}"
     )
+    secure_cookies = production
     config: dict[str, Any] = {
         "LABELER_DATA_DIR": str(data_dir),
         "LABELER_ENV": "production" if production else env.get("LABELER_ENV", "development"),
@@ -64,6 +95,17 @@ def load_config(
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        # flask-login's "keep me logged in": two weeks, not its default of a year.
+        "REMEMBER_COOKIE_DURATION": timedelta(days=int(env.get("LABELER_REMEMBER_DAYS", 14))),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
+        # Login attempts that fail, per user name and per client address.
+        "RATELIMIT_STORAGE_URI": _ratelimit_storage(env, broker),
+        "RATELIMIT_KEY_PREFIX": "labeler-rl",
+        "LABELER_LOGIN_LIMIT_PER_NAME": env.get("LABELER_LOGIN_LIMIT_PER_NAME", "10 per 5 minutes"),
+        "LABELER_LOGIN_LIMIT_PER_IP": env.get("LABELER_LOGIN_LIMIT_PER_IP", "30 per 5 minutes"),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }
     config.update(overrides)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -28,3 +30,6 @@ db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 login = LoginManager()
 csrf = CSRFProtect()
+# No default limits: only the routes that ask (login) are limited. Storage comes
+# from RATELIMIT_STORAGE_URI (Redis in production, memory in the demo).
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

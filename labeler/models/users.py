@@ -1,4 +1,9 @@
-"""Users, roles and API tokens."""
+"""Users, roles and API tokens.
+
+``session_version`` is part of what the session and remember cookies carry
+(``get_id``): bumping it on logout, password change or deactivation makes
+every cookie issued before unusable, without server-side session storage.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from labeler.extensions import db
@@ -29,6 +34,8 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     role: Mapped[str] = mapped_column(String(16), default=Role.RATER.value)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Bumped to end every session and remember cookie of the user at once.
+    session_version: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -37,6 +44,9 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     @property
     def is_active(self) -> bool:  # flask-login
         return self.active
+
+    def get_id(self) -> str:  # flask-login: stored in the session and the remember cookie
+        return f"{self.id}:{self.session_version}"
 
     @property
     def is_admin(self) -> bool:
@@ -62,5 +72,7 @@ class ApiToken(db.Model):  # type: ignore[name-defined,misc]
     name: Mapped[str] = mapped_column(String(80), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A revoked token is kept (who had what, until when) but authenticates nobody.
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship(back_populates="tokens")

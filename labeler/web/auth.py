@@ -28,11 +28,12 @@ _MAX_ID = 2**31 - 1
 def load_user(user_id: str) -> User | None:
     """The user a cookie names, when its session version is still the current one.
 
-    >>> load_user("no-colon") is None
-    True
+    >>> load_user("no-colon") is None, load_user("\u00b9:0") is None
+    (True, True)
     """
     uid, _, version = str(user_id).partition(":")
-    if not (uid.isdigit() and version.isdigit()) or int(uid) > _MAX_ID:
+    digits = uid + version
+    if not (digits.isascii() and uid.isdigit() and version.isdigit()) or int(uid) > _MAX_ID:
         return None
     user = db.session.get(User, int(uid))
     if user is None or not user.active or str(user.session_version) != version:

@@ -23,7 +23,15 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from labeler.models.annotations import AnnotationKind
 from labeler.models.projects import ProjectKind
@@ -98,10 +106,24 @@ LabelName = Annotated[
 Kind = Literal[KIND_NAMES]  # type: ignore[valid-type]
 Strategy = Literal[STRATEGY_NAMES]  # type: ignore[valid-type]
 AnswerKind = Literal[ANSWER_KINDS]  # type: ignore[valid-type]
-Overlap = Annotated[int, Field(ge=1, le=OVERLAP_MAX, description="Distinct raters per item")]
-LeaseSeconds = Annotated[int, Field(ge=1, le=LEASE_MAX)]
+
+
+def _integral(value: Any) -> Any:
+    """JSON Schema's ``integer`` includes ``3.0``; strings, bools and ``3.5`` stay refused."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    return value
+
+
+Integral = BeforeValidator(_integral)
+Overlap = Annotated[
+    int, Integral, Field(ge=1, le=OVERLAP_MAX, description="Distinct raters per item")
+]
+LeaseSeconds = Annotated[int, Integral, Field(ge=1, le=LEASE_MAX)]
 RetrainEvery = Annotated[
-    int, Field(ge=0, le=RETRAIN_EVERY_MAX, description="New labels per round; 0 = on demand")
+    int,
+    Integral,
+    Field(ge=0, le=RETRAIN_EVERY_MAX, description="New labels per round; 0 = on demand"),
 ]
 Instructions = Annotated[
     str,
@@ -113,7 +135,7 @@ TextField = Annotated[
     Field(min_length=1, max_length=NAME_MAX, json_schema_extra={"pattern": LINE_PATTERN}),
     AfterValidator(_line),
 ]
-DurationMs = Annotated[int, Field(ge=0, le=INT32_MAX)]
+DurationMs = Annotated[int, Integral, Field(ge=0, le=INT32_MAX)]
 Labels = Annotated[
     list[LabelName],
     Field(
@@ -183,7 +205,7 @@ class NewMember(Input):
 
     user: (
         Annotated[str, Field(min_length=1, max_length=USER_NAME_MAX)]
-        | Annotated[int, Field(ge=1, le=INT32_MAX)]
+        | Annotated[int, Integral, Field(ge=1, le=INT32_MAX)]
     )
 
 

@@ -13,9 +13,10 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request, stream_with_context
 from flask_login import current_user
+from werkzeug.routing import PathConverter
 
 from labeler.extensions import csrf
-from labeler.models import Role, User
+from labeler.models import Project, Role, User
 from labeler.services import assignment, exporting, importing, jobs, training
 from labeler.services import projects as project_service
 from labeler.services import users as user_service
@@ -26,6 +27,16 @@ from labeler.web.download import content_disposition
 from labeler.web.openapi import declare
 
 bp = Blueprint("api", __name__)
+
+
+class ItemIdConverter(PathConverter):
+    """An external item id in a path: slashes allowed, but ``<id>/annotations`` is the
+    answer route, so the item route does not also claim it (one resource, one ``Allow``)."""
+
+    regex = r"[^/](?:[^/]|/(?!annotations$))*"
+
+
+bp.record_once(lambda state: state.app.url_map.converters.setdefault("item", ItemIdConverter))
 # Token clients carry no cookie to forge; session clients are checked in ``authenticated``.
 csrf.exempt(bp)
 
@@ -73,7 +84,7 @@ def _item_ref(iid: str) -> str:
     return iid
 
 
-def _assignment(project: Any, got: assignment.Assignment) -> dict[str, Any]:
+def _assignment(project: Project, got: assignment.Assignment) -> dict[str, Any]:
     return {
         "item": assignment.item_dict(project, got.item),
         "lease_expires_at": got.expires_at.isoformat(),
@@ -81,7 +92,7 @@ def _assignment(project: Any, got: assignment.Assignment) -> dict[str, Any]:
 
 
 @bp.get("/openapi.json")
-@declare("This document", responses={200: None}, errors=(), public=True)
+@declare("This document", responses={200: None}, public=True)
 def openapi() -> Any:
     from labeler.web.openapi import openapi_document
 
@@ -90,7 +101,7 @@ def openapi() -> Any:
 
 @bp.get("/me")
 @authenticated
-@declare("The authenticated user", responses={200: s.Me}, errors=(401,))
+@declare("The authenticated user", responses={200: s.Me})
 def me() -> Any:
     user: User = g.user
     return jsonify({"id": user.id, "name": user.name, "role": user.role})
@@ -98,7 +109,7 @@ def me() -> Any:
 
 @bp.get("/projects")
 @authenticated
-@declare("Projects the user is a member of", responses={200: s.ProjectList}, errors=(401,))
+@declare("Projects the user is a member of", responses={200: s.ProjectList})
 def list_projects() -> Any:
     return jsonify(
         {
@@ -115,19 +126,18 @@ def list_projects() -> Any:
     "Create a project (engineer, admin)",
     body=s.NewProject,
     responses={201: s.Project},
-    errors=(400, 401, 403, 409, 413),
+    roles=(Role.ENGINEER,),
+    errors=(409,),
 )
 def create_project(body: s.NewProject) -> Any:
-    project_service.require_role(g.user, Role.ENGINEER)
     project = project_service.create_project(body, created_by=g.user)
     return jsonify(project_service.project_dict(project)), 201
 
 
 @bp.get("/projects/<pid>")
 @authenticated
-@declare("A project with its progress", responses={200: s.Project}, errors=(401, 404))
-def get_project(pid: str) -> Any:
-    project = project_service.project_for(g.user, pid)
+@declare("A project with its progress", responses={200: s.Project})
+def get_project(project: Project) -> Any:
     out = project_service.project_dict(project)
     out["progress"] = project_service.project_progress(project, g.user)
     return jsonify(out)
@@ -139,11 +149,9 @@ def get_project(pid: str) -> Any:
     "Change settings (engineer, admin); absent or null fields stay as they are",
     body=s.ProjectPatch,
     responses={200: s.Project},
-    errors=(400, 401, 403, 404, 413),
+    roles=(Role.ENGINEER,),
 )
-def patch_project(pid: str, body: s.ProjectPatch) -> Any:
-    project = project_service.project_for(g.user, pid)
-    project_service.require_role(g.user, Role.ENGINEER)
+def patch_project(project: Project, body: s.ProjectPatch) -> Any:
     project_service.update_project(project, body)
     return jsonify(project_service.project_dict(project))
 
@@ -154,11 +162,9 @@ def patch_project(pid: str, body: s.ProjectPatch) -> Any:
     "Add a member (engineer, admin)",
     body=s.NewMember,
     responses={201: s.MemberAdded, 200: s.MemberAdded},
-    errors=(400, 401, 403, 404, 413),
+    roles=(Role.ENGINEER,),
 )
-def add_member(pid: str, body: s.NewMember) -> Any:
-    project = project_service.project_for(g.user, pid)
-    project_service.require_role(g.user, Role.ENGINEER)
+def add_member(project: Project, body: s.NewMember) -> Any:
     user = user_service.find_user(body.user)
     added = project_service.add_member(project, user)
     return jsonify(
@@ -168,9 +174,8 @@ def add_member(pid: str, body: s.NewMember) -> Any:
 
 @bp.get("/projects/<pid>/progress")
 @authenticated
-@declare("Progress of the project and the user", responses={200: s.Progress}, errors=(401, 404))
-def progress(pid: str) -> Any:
-    project = project_service.project_for(g.user, pid)
+@declare("Progress of the project and the user", responses={200: s.Progress})
+def progress(project: Project) -> Any:
     return jsonify(project_service.project_progress(project, g.user))
 
 
@@ -183,12 +188,12 @@ def progress(pid: str) -> Any:
     body=s.NewItems,
     form=s.ImportForm,
     responses={201: s.ImportResult, 202: s.Job},
-    errors=(400, 401, 403, 404, 413),
+    roles=(Role.ENGINEER,),
 )
-def import_items(pid: str, body: s.NewItems | None = None, form: s.ImportForm | None = None) -> Any:
+def import_items(
+    project: Project, body: s.NewItems | None = None, form: s.ImportForm | None = None
+) -> Any:
     """Import items: a JSON list in the body, or a file upload (field ``file``)."""
-    project = project_service.project_for(g.user, pid)
-    project_service.require_role(g.user, Role.ENGINEER)
     if form is not None:
         upload = form.file
         fmt = form.format or importing.guess_format(upload.filename or "")
@@ -204,11 +209,10 @@ def import_items(pid: str, body: s.NewItems | None = None, form: s.ImportForm | 
     return jsonify(result.as_dict()), 201
 
 
-@bp.get("/projects/<pid>/items/<path:iid>")
+@bp.get("/projects/<pid>/items/<item:iid>")
 @authenticated
-@declare("One item", responses={200: s.ItemEnvelope}, errors=(401, 404))
-def get_item(pid: str, iid: str) -> Any:
-    project = project_service.project_for(g.user, pid)
+@declare("One item", responses={200: s.ItemEnvelope})
+def get_item(project: Project, iid: str) -> Any:
     item = assignment.find_item(project, _item_ref(iid))
     return jsonify({"item": assignment.item_dict(project, item)})
 
@@ -218,26 +222,23 @@ def get_item(pid: str, iid: str) -> Any:
 @declare(
     "Lease the next item for this rater (the same one while the lease lives)",
     responses={200: s.Assignment, 204: None},
-    errors=(401, 404),
 )
-def next_item(pid: str) -> Any:
-    project = project_service.project_for(g.user, pid)
+def next_item(project: Project) -> Any:
     got = assignment.next_item(project, g.user)
     if got is None:
         return Response(status=204)
     return jsonify(_assignment(project, got))
 
 
-@bp.post("/projects/<pid>/items/<path:iid>/annotations")
+@bp.post("/projects/<pid>/items/<item:iid>/annotations")
 @authenticated
 @declare(
     "Answer an item; a label must be one of the project's set",
     body=s.NewAnnotation,
     responses={201: s.Annotation},
-    errors=(400, 401, 404, 409, 413),
+    errors=(409,),
 )
-def annotate(pid: str, iid: str, body: s.NewAnnotation) -> Any:
-    project = project_service.project_for(g.user, pid)
+def annotate(project: Project, iid: str, body: s.NewAnnotation) -> Any:
     answered = assignment.answer(
         project,
         g.user,
@@ -257,10 +258,9 @@ def annotate(pid: str, iid: str, body: s.NewAnnotation) -> Any:
 @declare(
     "Retract the user's last answer and lease that item back",
     responses={200: s.Assignment},
-    errors=(400, 401, 404, 409),
+    errors=(409,),
 )
-def undo(pid: str) -> Any:
-    project = project_service.project_for(g.user, pid)
+def undo(project: Project) -> Any:
     return jsonify(_assignment(project, assignment.undo_last(project, g.user)))
 
 
@@ -270,11 +270,9 @@ def undo(pid: str) -> Any:
     "Stream one row per item (engineer, sme, admin)",
     query=s.ExportQuery,
     responses={200: {"application/x-ndjson": s.ExportRow, "text/csv": None}},
-    errors=(400, 401, 403, 404),
+    roles=(Role.ENGINEER, Role.SME),
 )
-def export(pid: str, query: s.ExportQuery) -> Any:
-    project = project_service.project_for(g.user, pid)
-    project_service.require_role(g.user, Role.ENGINEER, Role.SME)
+def export(project: Project, query: s.ExportQuery) -> Any:
     fmt = query.format
     # The generator runs after this view returns: keep its own app context.
     lines = exporting.export_lines(project.id, fmt)
@@ -287,12 +285,10 @@ def export(pid: str, query: s.ExportQuery) -> Any:
 @declare(
     "Queue an active-learning round (engineer, admin); coalesces with one in flight",
     responses={202: s.Round},
-    errors=(400, 401, 403, 404),
+    roles=(Role.ENGINEER,),
 )
-def al_run(pid: str) -> Any:
+def al_run(project: Project) -> Any:
     """Queue an active-learning round now (coalesces with one in flight)."""
-    project = project_service.project_for(g.user, pid)
-    project_service.require_role(g.user, Role.ENGINEER)
     return jsonify(training.request_round(project, "api").as_dict()), 202
 
 
@@ -301,10 +297,8 @@ def al_run(pid: str) -> Any:
 @declare(
     "Recent active-learning rounds with their metrics",
     responses={200: s.RoundList},
-    errors=(401, 404),
 )
-def rounds(pid: str) -> Any:
-    project = project_service.project_for(g.user, pid)
+def rounds(project: Project) -> Any:
     return jsonify({"rounds": [r.as_dict() for r in training.recent_rounds(project, 100)]})
 
 
@@ -313,7 +307,7 @@ def rounds(pid: str) -> Any:
 @declare(
     "A background job's status and progress (engineer, sme, admin)",
     responses={200: s.Job},
-    errors=(401, 403, 404),
+    errors=(403,),
 )
 def get_job(job_id: int) -> Any:
     return jsonify(jobs.job_for(g.user, job_id).as_dict())

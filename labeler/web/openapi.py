@@ -12,15 +12,17 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Union
 
-from flask import current_app, request
+from flask import current_app, g, request
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from labeler import __version__
+from labeler.models import Role
+from labeler.services import projects
 from labeler.services.inputs import check, check_json
 from labeler.web.schemas import PATH_PARAMETERS, Error
 
@@ -35,7 +37,6 @@ ERRORS: dict[int, str] = {
     409: "Conflict with the current state",
     413: "Request body too large",
 }
-DEFAULT_ERRORS = (400, 401, 403, 404)
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,26 @@ class Operation:
     body: type[BaseModel] | None = None
     form: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
-    errors: tuple[int, ...] = DEFAULT_ERRORS
+    roles: tuple[Role, ...] = ()
+    errors: tuple[int, ...] = ()
     public: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+
+    def error_statuses(self, path: str, method: str) -> list[int]:
+        """The errors this operation can answer, derived from what it declares."""
+        found = set(self.errors)
+        if not self.public:
+            found.add(401)
+            if method != "get":
+                found.add(400)  # CSRF for session clients
+        if "{" in path:
+            found.add(404)
+        if self.roles:
+            found.add(403)
+        if self.body or self.form or self.query:
+            found.add(400)
+        if self.body or self.form:
+            found.add(413)
+        return sorted(found)
 
     def models(self) -> list[tuple[type[BaseModel], str]]:
         """Every model this operation names, with its JSON Schema mode."""
@@ -57,7 +75,7 @@ class Operation:
         for spec in self.responses.values():
             media = spec if isinstance(spec, Mapping) else {"application/json": spec}
             out.extend((m, "serialization") for m in media.values() if m is not None)
-        if self.errors:
+        if not self.public:
             out.append((Error, "serialization"))
         return out
 
@@ -69,19 +87,27 @@ def declare(
     body: type[BaseModel] | None = None,
     form: type[BaseModel] | None = None,
     query: type[BaseModel] | None = None,
-    errors: tuple[int, ...] = DEFAULT_ERRORS,
+    roles: tuple[Role, ...] = (),
+    errors: tuple[int, ...] = (),
     public: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Declare a view: validate its input with the models named here, and document it.
+    """Declare a view: check and validate its request as declared here, and document it.
 
-    The view receives ``body=`` (a JSON body), ``form=`` (a multipart form, when
-    the request is one) and ``query=`` (the query string) as validated models.
+    Checks run in a fixed order, so a request that is wrong in several ways gets the
+    same answer everywhere: 401 (by ``authenticated``, outside), 404 (the project of
+    ``<pid>``, passed as ``project=``), 403 (``roles``), then 400 (the models). The
+    view receives ``body=`` (a JSON body), ``form=`` (a multipart form, when the
+    request is one) and ``query=`` (the query string) as validated models.
     """
-    op = Operation(summary, responses, body, form, query, errors, public)
+    op = Operation(summary, responses, body, form, query, roles, errors, public)
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if "pid" in kwargs:
+                kwargs["project"] = projects.project_for(g.user, kwargs.pop("pid"))
+            if roles:
+                projects.require_role(g.user, *roles)
             if query is not None:
                 kwargs["query"] = check(query, request.args.to_dict())
             if form is not None and request.mimetype == "multipart/form-data":
@@ -114,7 +140,7 @@ def _ref(model: type[BaseModel], refs: Mapping[Any, Any], mode: str) -> dict[str
     return dict(refs[(model, mode)])
 
 
-def _responses(op: Operation, refs: Mapping[Any, Any]) -> dict[str, Any]:
+def _responses(op: Operation, refs: Mapping[Any, Any], path: str, method: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for status, spec in op.responses.items():
         entry: dict[str, Any] = {"description": HTTPStatus(status).phrase}
@@ -127,7 +153,7 @@ def _responses(op: Operation, refs: Mapping[Any, Any]) -> dict[str, Any]:
         if content:
             entry["content"] = content
         out[str(status)] = entry
-    for status in op.errors:
+    for status in op.error_statuses(path, method):
         out[str(status)] = {
             "description": ERRORS[status],
             "content": {"application/json": {"schema": _ref(Error, refs, "serialization")}},
@@ -135,8 +161,8 @@ def _responses(op: Operation, refs: Mapping[Any, Any]) -> dict[str, Any]:
     return out
 
 
-def _operation(path: str, op: Operation, refs: Mapping[Any, Any]) -> dict[str, Any]:
-    doc: dict[str, Any] = {"summary": op.summary, "responses": _responses(op, refs)}
+def _operation(path: str, method: str, op: Operation, refs: Mapping[Any, Any]) -> dict[str, Any]:
+    doc: dict[str, Any] = {"summary": op.summary, "responses": _responses(op, refs, path, method)}
     params = [
         {"name": name, "in": "path", "required": True, **PATH_PARAMETERS[name]}
         for name in re.findall(r"{([^}]+)}", path)
@@ -173,7 +199,7 @@ def openapi_document() -> dict[str, Any]:
     refs, top = models_json_schema(models, ref_template="#/components/schemas/{model}")
     paths: dict[str, Any] = {}
     for path, method, op in ops:
-        paths.setdefault(path, {})[method] = _operation(path, op, refs)
+        paths.setdefault(path, {})[method] = _operation(path, method, op, refs)
     return {
         "openapi": "3.1.0",
         "info": {"title": "labeler API", "version": __version__},

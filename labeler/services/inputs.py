@@ -116,14 +116,15 @@ def _integral(value: Any) -> Any:
 
 
 Integral = BeforeValidator(_integral)
+# Field before the validator: pydantic writes minimum/maximum into the JSON Schema then.
 Overlap = Annotated[
-    int, Integral, Field(ge=1, le=OVERLAP_MAX, description="Distinct raters per item")
+    int, Field(ge=1, le=OVERLAP_MAX, description="Distinct raters per item"), Integral
 ]
-LeaseSeconds = Annotated[int, Integral, Field(ge=1, le=LEASE_MAX)]
+LeaseSeconds = Annotated[int, Field(ge=1, le=LEASE_MAX), Integral]
 RetrainEvery = Annotated[
     int,
-    Integral,
     Field(ge=0, le=RETRAIN_EVERY_MAX, description="New labels per round; 0 = on demand"),
+    Integral,
 ]
 Instructions = Annotated[
     str,
@@ -135,7 +136,7 @@ TextField = Annotated[
     Field(min_length=1, max_length=NAME_MAX, json_schema_extra={"pattern": LINE_PATTERN}),
     AfterValidator(_line),
 ]
-DurationMs = Annotated[int, Integral, Field(ge=0, le=INT32_MAX)]
+DurationMs = Annotated[int, Field(ge=0, le=INT32_MAX), Integral]
 Labels = Annotated[
     list[LabelName],
     Field(
@@ -205,7 +206,7 @@ class NewMember(Input):
 
     user: (
         Annotated[str, Field(min_length=1, max_length=USER_NAME_MAX)]
-        | Annotated[int, Integral, Field(ge=1, le=INT32_MAX)]
+        | Annotated[int, Field(ge=1, le=INT32_MAX), Integral]
     )
 
 

@@ -230,7 +230,7 @@ def as_id(ref: object) -> int | None:
 
 
 def is_reference(ref: str, max_length: int) -> bool:
-    """Whether ``ref`` can name a row at all (a name or external id): bounded, no NUL.
+    r"""Whether ``ref`` can name a row at all (a name or external id): bounded, no NUL.
 
     >>> is_reference("n0", 255), is_reference("x" * 256, 255), is_reference("a\x00", 255)
     (True, False, False)

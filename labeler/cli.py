@@ -71,35 +71,23 @@ def project() -> None:
 @click.argument("name")
 @click.option("--labels", required=True, help="Comma-separated label set, in hotkey order.")
 @click.option("--kind", type=click.Choice(["text", "tabular", "image"]), default="text")
-@click.option("--overlap", type=click.IntRange(1, 100), default=1, help="Distinct raters per item.")
+@click.option("--overlap", type=int, default=1, help="Distinct raters per item (1-100).")
 @click.option("--strategy", default="random")
 @click.option("--instructions", default="", help="Markdown shown to raters.")
 @click.option("--text-field", default="text", help="Field of an item's data to show.")
-@click.option("--lease-seconds", type=click.IntRange(1), default=600)
+@click.option("--lease-seconds", type=int, default=600)
+@click.option("--retrain-every", type=int, default=20, help="New labels per round; 0 = on demand.")
 @with_appcontext
-def project_create(
-    name: str,
-    labels: str,
-    kind: str,
-    overlap: int,
-    strategy: str,
-    instructions: str,
-    text_field: str,
-    lease_seconds: int,
-) -> None:
-    """Create project NAME; prints its id on the last line."""
-    from labeler.services import projects
+def project_create(name: str, labels: str, **settings: Any) -> None:
+    """Create project NAME; prints its id on the last line.
 
-    created = projects.create_project(
-        name,
-        labels,
-        kind=kind,
-        overlap=overlap,
-        strategy=strategy,
-        instructions=instructions,
-        text_field=text_field,
-        lease_seconds=lease_seconds,
-    )
+    The options are checked by the same declared rules as the API (NewProject).
+    """
+    from labeler.services import projects
+    from labeler.services.inputs import NewProject, check
+
+    spec = check(NewProject, {"name": name, "labels": projects.parse_labels(labels), **settings})
+    created = projects.create_project(spec)
     click.echo(f"created project {created.name} with labels {','.join(created.label_names)}")
     click.echo(str(created.id))
 

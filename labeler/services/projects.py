@@ -8,10 +8,21 @@ from typing import Any
 from sqlalchemy import func, select
 
 from labeler.extensions import db
-from labeler.models import Annotation, Item, Label, Membership, Project, ProjectKind, Role, User
+from labeler.models import Annotation, Item, Label, Membership, Project, Role, User
 from labeler.services.errors import BadInput, Conflict, Forbidden, NotFound
+from labeler.services.inputs import (
+    HOTKEYS,
+    NAME_MAX,
+    STRATEGY_NAMES,
+    NewProject,
+    ProjectPatch,
+    as_id,
+    check,
+    is_reference,
+)
 
-HOTKEYS = "1234567890abcdefghijklmnopqrtvwxy"  # s, u, z are skip, unsure, undo
+# The registry's names (one list: labeler.sampling.registry.STRATEGIES).
+STRATEGIES = STRATEGY_NAMES
 
 
 def default_hotkeys(names: list[str]) -> list[str]:
@@ -22,68 +33,45 @@ def default_hotkeys(names: list[str]) -> list[str]:
     >>> default_hotkeys(["0", "1", "2"])
     ['0', '1', '2']
     """
-    if all(len(n) == 1 and n.isdigit() for n in names):
+    if all(len(n) == 1 and n.isascii() and n.isdigit() for n in names):
         return list(names)
     if len(names) > len(HOTKEYS):
         raise BadInput(f"at most {len(HOTKEYS)} labels get hotkeys", {"field": "labels"})
     return list(HOTKEYS[: len(names)])
 
 
-STRATEGIES = ("random", "margin", "least_confident", "entropy", "committee", "cluster", "region")
+def parse_labels(labels: str) -> list[str]:
+    """A comma-separated label set as typed on a command line (blank pieces dropped).
 
-
-def parse_labels(labels: str | Sequence[str]) -> list[str]:
-    names = [s.strip() for s in labels.split(",")] if isinstance(labels, str) else list(labels)
-    names = [str(n).strip() for n in names if str(n).strip()]
-    if not names:
-        raise BadInput("a project needs at least one label", {"field": "labels"})
-    if len(set(names)) != len(names):
-        raise BadInput("labels must be distinct", {"field": "labels", "labels": names})
-    return names
+    >>> parse_labels("pos, neg,,neutral")
+    ['pos', 'neg', 'neutral']
+    """
+    return [s.strip() for s in labels.split(",") if s.strip()]
 
 
 def create_project(
-    name: str,
-    labels: str | Sequence[str],
+    name: str | NewProject,
+    labels: str | Sequence[str] | None = None,
     *,
-    kind: str = "text",
-    overlap: int = 1,
-    strategy: str = "random",
-    instructions: str = "",
-    lease_seconds: int = 600,
-    text_field: str = "text",
-    retrain_every: int = 20,
     created_by: User | None = None,
+    **settings: Any,
 ) -> Project:
-    name = (name or "").strip()
-    if not name or len(name) > 120:
-        raise BadInput("project name must be 1 to 120 characters", {"field": "name"})
-    if name.isdigit():
-        raise BadInput("project name cannot be a number (numbers are ids)", {"field": "name"})
-    if kind not in {k.value for k in ProjectKind}:
-        raise BadInput(
-            f"unknown kind {kind!r}", {"field": "kind", "allowed": [k.value for k in ProjectKind]}
-        )
-    if not isinstance(overlap, int) or overlap < 1 or overlap > 100:
-        raise BadInput("overlap must be an integer from 1 to 100", {"field": "overlap"})
-    if strategy not in STRATEGIES:
-        raise BadInput(
-            f"unknown strategy {strategy!r}", {"field": "strategy", "allowed": list(STRATEGIES)}
-        )
-    if lease_seconds < 1:
-        raise BadInput("lease_seconds must be positive", {"field": "lease_seconds"})
-    names = parse_labels(labels)
-    if db.session.scalar(select(Project.id).where(Project.name == name)) is not None:
-        raise Conflict(f"project {name!r} already exists", {"field": "name"})
+    """Create a project from a validated :class:`NewProject`, or from its fields.
+
+    Fields go through the same declared rules as the API (``labels`` may also be a
+    comma-separated string), so no caller can store what the API would refuse.
+    """
+    if isinstance(name, NewProject):
+        spec = name
+    else:
+        if isinstance(labels, str):
+            labels = parse_labels(labels)
+        spec = check(NewProject, {"name": name, "labels": labels, **settings})
+    names = spec.labels
+    if db.session.scalar(select(Project.id).where(Project.name == spec.name)) is not None:
+        raise Conflict(f"project {spec.name!r} already exists", {"field": "name"})
     project = Project(
-        name=name,
-        kind=kind,
-        overlap=overlap,
-        strategy=strategy,
-        instructions=instructions or "",
-        lease_seconds=lease_seconds,
-        text_field=text_field or "text",
-        retrain_every=retrain_every,
+        **spec.model_dump(exclude={"labels"}),
         created_by_id=created_by.id if created_by else None,
     )
     project.labels = [
@@ -101,9 +89,10 @@ def create_project(
 def find_project(ref: str | int) -> Project:
     """A project by id or by name."""
     project = None
-    if isinstance(ref, int) or str(ref).isdigit():
-        project = db.session.get(Project, int(ref))
-    if project is None:
+    pid = as_id(ref)
+    if pid is not None:
+        project = db.session.get(Project, pid)
+    if project is None and is_reference(str(ref), NAME_MAX):
         project = db.session.scalar(select(Project).where(Project.name == str(ref)))
     if project is None:
         raise NotFound(f"no project {ref!r}")
@@ -125,9 +114,10 @@ def is_member(user: User, project: Project) -> bool:
 
 def project_for(user: User, ref: str | int) -> Project:
     """The project if ``user`` may see it; a non-member gets the same 404 as a missing one."""
-    if isinstance(ref, int) or str(ref).isdigit():
+    pid = as_id(ref)
+    if pid is not None:
         # One query: the project joined to the caller's membership.
-        query = select(Project).where(Project.id == int(ref))
+        query = select(Project).where(Project.id == pid)
         if not user.is_admin:
             query = query.join(
                 Membership,
@@ -170,31 +160,18 @@ def add_member(project: Project, user: User) -> bool:
     return True
 
 
-def update_project(project: Project, **fields: Any) -> Project:
-    allowed = {"instructions", "overlap", "strategy", "lease_seconds", "retrain_every"}
-    unknown = set(fields) - allowed
-    if unknown:
-        raise BadInput(f"cannot change {sorted(unknown)}", {"allowed": sorted(allowed)})
-    if "strategy" in fields and fields["strategy"] not in STRATEGIES:
-        raise BadInput(f"unknown strategy {fields['strategy']!r}", {"field": "strategy"})
-    if "retrain_every" in fields:
-        every = fields["retrain_every"]
-        if not isinstance(every, int) or every < 0:
-            raise BadInput(
-                "retrain_every must be a non-negative integer", {"field": "retrain_every"}
-            )
-    if "overlap" in fields:
-        overlap = fields["overlap"]
-        if not isinstance(overlap, int) or overlap < 1:
-            raise BadInput("overlap must be a positive integer", {"field": "overlap"})
-        if overlap != project.overlap:
-            # Reopen or close items under the new overlap in one statement.
-            db.session.execute(
-                Item.__table__.update()
-                .where(Item.project_id == project.id)
-                .values(is_open=(Item.n_done + Item.n_leased) < overlap)
-            )
-    for key, value in fields.items():
+def update_project(project: Project, patch: ProjectPatch | None = None, **fields: Any) -> Project:
+    """Change settings: a validated :class:`ProjectPatch`, or its fields (same rules)."""
+    changes = check(ProjectPatch, fields if patch is None else patch).changes()
+    overlap = changes.get("overlap")
+    if overlap is not None and overlap != project.overlap:
+        # Reopen or close items under the new overlap in one statement.
+        db.session.execute(
+            Item.__table__.update()
+            .where(Item.project_id == project.id)
+            .values(is_open=(Item.n_done + Item.n_leased) < overlap)
+        )
+    for key, value in changes.items():
         setattr(project, key, value)
     db.session.commit()
     return project

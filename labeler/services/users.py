@@ -22,6 +22,7 @@ from labeler.models import ApiToken, Lease, Project, Role, User
 from labeler.models.types import utcnow
 from labeler.services import assignment
 from labeler.services.errors import BadInput, Conflict, NotFound
+from labeler.services.inputs import USER_NAME_MAX, as_id, is_reference
 
 TOKEN_PREFIX = "lbl_"
 MIN_PASSWORD_LENGTH = 8
@@ -79,9 +80,10 @@ def get_or_create_rater(name: str) -> User:
 def find_user(ref: str | int) -> User:
     """A user by id or name."""
     user = None
-    if isinstance(ref, int) or str(ref).isdigit():
-        user = db.session.get(User, int(ref))
-    if user is None:
+    uid = as_id(ref)
+    if uid is not None:
+        user = db.session.get(User, uid)
+    if user is None and is_reference(str(ref), USER_NAME_MAX):
         user = db.session.scalar(select(User).where(User.name == str(ref)))
     if user is None:
         raise NotFound(f"no user {ref!r}")

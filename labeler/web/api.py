@@ -1,6 +1,8 @@
 """REST API v1: JSON in, JSON out, ``Authorization: Bearer TOKEN``.
 
 The labeling page uses the same routes with its session cookie (and a CSRF header).
+Every view is declared with :func:`labeler.web.openapi.declare`: the models named
+there validate its input and describe it in the OpenAPI document.
 """
 
 from __future__ import annotations
@@ -11,15 +13,30 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request, stream_with_context
 from flask_login import current_user
+from werkzeug.routing import PathConverter
 
-from labeler.extensions import csrf, db
-from labeler.models import Job, Role, User
+from labeler.extensions import csrf
+from labeler.models import Project, Role, User
 from labeler.services import assignment, exporting, importing, jobs, training
 from labeler.services import projects as project_service
 from labeler.services import users as user_service
-from labeler.services.errors import BadInput, NotFound, ServiceError
+from labeler.services.errors import NotFound, ServiceError
+from labeler.services.inputs import ITEM_ID_MAX, is_reference
+from labeler.web import schemas as s
+from labeler.web.download import content_disposition
+from labeler.web.openapi import declare
 
 bp = Blueprint("api", __name__)
+
+
+class ItemIdConverter(PathConverter):
+    """An external item id in a path: slashes allowed, but ``<id>/annotations`` is the
+    answer route, so the item route does not also claim it (one resource, one ``Allow``)."""
+
+    regex = r"[^/](?:[^/]|/(?!annotations$))*"
+
+
+bp.record_once(lambda state: state.app.url_map.converters.setdefault("item", ItemIdConverter))
 # Token clients carry no cookie to forge; session clients are checked in ``authenticated``.
 csrf.exempt(bp)
 
@@ -60,14 +77,22 @@ def authenticated(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadInput("expected a JSON object body")
-    return body
+def _item_ref(iid: str) -> str:
+    """An item id from a path: longer than an external id or with NUL names no item."""
+    if not is_reference(iid, ITEM_ID_MAX):
+        raise NotFound("no such item", {"item": iid[:ITEM_ID_MAX]})
+    return iid
+
+
+def _assignment(project: Project, got: assignment.Assignment) -> dict[str, Any]:
+    return {
+        "item": assignment.item_dict(project, got.item),
+        "lease_expires_at": got.expires_at.isoformat(),
+    }
 
 
 @bp.get("/openapi.json")
+@declare("This document", responses={200: None}, public=True)
 def openapi() -> Any:
     from labeler.web.openapi import openapi_document
 
@@ -76,6 +101,7 @@ def openapi() -> Any:
 
 @bp.get("/me")
 @authenticated
+@declare("The authenticated user", responses={200: s.Me})
 def me() -> Any:
     user: User = g.user
     return jsonify({"id": user.id, "name": user.name, "role": user.role})
@@ -83,6 +109,7 @@ def me() -> Any:
 
 @bp.get("/projects")
 @authenticated
+@declare("Projects the user is a member of", responses={200: s.ProjectList})
 def list_projects() -> Any:
     return jsonify(
         {
@@ -95,29 +122,22 @@ def list_projects() -> Any:
 
 @bp.post("/projects")
 @authenticated
-def create_project() -> Any:
-    project_service.require_role(g.user, Role.ENGINEER)
-    body = _json_body()
-    overlap = body.get("overlap", 1)
-    project = project_service.create_project(
-        body.get("name", ""),
-        body.get("labels") or [],
-        kind=body.get("kind", "text"),
-        overlap=overlap,
-        strategy=body.get("strategy", "random"),
-        instructions=body.get("instructions", ""),
-        lease_seconds=int(body.get("lease_seconds", 600)),
-        text_field=body.get("text_field", "text"),
-        retrain_every=int(body.get("retrain_every", 20)),
-        created_by=g.user,
-    )
+@declare(
+    "Create a project (engineer, admin)",
+    body=s.NewProject,
+    responses={201: s.Project},
+    roles=(Role.ENGINEER,),
+    errors=(409,),
+)
+def create_project(body: s.NewProject) -> Any:
+    project = project_service.create_project(body, created_by=g.user)
     return jsonify(project_service.project_dict(project)), 201
 
 
 @bp.get("/projects/<pid>")
 @authenticated
-def get_project(pid: str) -> Any:
-    project = project_service.project_for(g.user, pid)
+@declare("A project with its progress", responses={200: s.Project})
+def get_project(project: Project) -> Any:
     out = project_service.project_dict(project)
     out["progress"] = project_service.project_progress(project, g.user)
     return jsonify(out)
@@ -125,19 +145,27 @@ def get_project(pid: str) -> Any:
 
 @bp.patch("/projects/<pid>")
 @authenticated
-def patch_project(pid: str) -> Any:
-    project = project_service.project_for(g.user, pid)
-    project_service.require_role(g.user, Role.ENGINEER)
-    project_service.update_project(project, **_json_body())
+@declare(
+    "Change settings (engineer, admin); absent or null fields stay as they are",
+    body=s.ProjectPatch,
+    responses={200: s.Project},
+    roles=(Role.ENGINEER,),
+)
+def patch_project(project: Project, body: s.ProjectPatch) -> Any:
+    project_service.update_project(project, body)
     return jsonify(project_service.project_dict(project))
 
 
 @bp.post("/projects/<pid>/members")
 @authenticated
-def add_member(pid: str) -> Any:
-    project = project_service.project_for(g.user, pid)
-    project_service.require_role(g.user, Role.ENGINEER)
-    user = user_service.find_user(_json_body().get("user", ""))
+@declare(
+    "Add a member (engineer, admin)",
+    body=s.NewMember,
+    responses={201: s.MemberAdded, 200: s.MemberAdded},
+    roles=(Role.ENGINEER,),
+)
+def add_member(project: Project, body: s.NewMember) -> Any:
+    user = user_service.find_user(body.user)
     added = project_service.add_member(project, user)
     return jsonify(
         {"project": project.id, "user": user.name, "added": added}
@@ -146,73 +174,78 @@ def add_member(pid: str) -> Any:
 
 @bp.get("/projects/<pid>/progress")
 @authenticated
-def progress(pid: str) -> Any:
-    project = project_service.project_for(g.user, pid)
+@declare("Progress of the project and the user", responses={200: s.Progress})
+def progress(project: Project) -> Any:
     return jsonify(project_service.project_progress(project, g.user))
 
 
 @bp.post("/projects/<pid>/items")
 @authenticated
-def import_items(pid: str) -> Any:
+@declare(
+    "Import items (engineer, admin): a JSON list, or a file in the form field `file` "
+    "(csv, jsonl, label-studio, wrench); all or nothing, idempotent by id. "
+    "`async=1` runs a file import on a worker (202, a Job).",
+    body=s.NewItems,
+    form=s.ImportForm,
+    responses={201: s.ImportResult, 202: s.Job},
+    roles=(Role.ENGINEER,),
+)
+def import_items(
+    project: Project, body: s.NewItems | None = None, form: s.ImportForm | None = None
+) -> Any:
     """Import items: a JSON list in the body, or a file upload (field ``file``)."""
-    project = project_service.project_for(g.user, pid)
-    project_service.require_role(g.user, Role.ENGINEER)
-    if request.files:
-        upload = request.files.get("file")
-        if upload is None:
-            raise BadInput("upload the file in the form field 'file'", {"field": "file"})
-        fmt = request.form.get("format") or importing.guess_format(upload.filename or "")
-        if request.form.get("async") in ("1", "true"):
+    if form is not None:
+        upload = form.file
+        fmt = form.format or importing.guess_format(upload.filename or "")
+        if form.async_ in ("1", "true"):
             job = jobs.enqueue_import(
                 project, upload.stream, upload.filename or "upload", fmt, g.user
             )
             return jsonify(job.as_dict()), 202
         result = importing.import_file(project, upload.stream, fmt)
         return jsonify(result.as_dict()), 201
-    body = request.get_json(silent=True)
-    if isinstance(body, dict) and "items" in body:
-        body = body["items"]
-    if not isinstance(body, list):
-        raise BadInput("send a JSON list of items or upload a file in the field 'file'")
-    result = importing.import_records(project, body)
+    assert body is not None
+    result = importing.import_records(project, body.root)
     return jsonify(result.as_dict()), 201
 
 
-@bp.get("/projects/<pid>/items/<path:iid>")
+@bp.get("/projects/<pid>/items/<item:iid>")
 @authenticated
-def get_item(pid: str, iid: str) -> Any:
-    project = project_service.project_for(g.user, pid)
-    item = assignment.find_item(project, iid)
+@declare("One item", responses={200: s.ItemEnvelope})
+def get_item(project: Project, iid: str) -> Any:
+    item = assignment.find_item(project, _item_ref(iid))
     return jsonify({"item": assignment.item_dict(project, item)})
 
 
 @bp.get("/projects/<pid>/next")
 @authenticated
-def next_item(pid: str) -> Any:
-    project = project_service.project_for(g.user, pid)
+@declare(
+    "Lease the next item for this rater (the same one while the lease lives)",
+    responses={200: s.Assignment, 204: None},
+)
+def next_item(project: Project) -> Any:
     got = assignment.next_item(project, g.user)
     if got is None:
         return Response(status=204)
-    return jsonify(
-        {
-            "item": assignment.item_dict(project, got.item),
-            "lease_expires_at": got.expires_at.isoformat(),
-        }
-    )
+    return jsonify(_assignment(project, got))
 
 
-@bp.post("/projects/<pid>/items/<path:iid>/annotations")
+@bp.post("/projects/<pid>/items/<item:iid>/annotations")
 @authenticated
-def annotate(pid: str, iid: str) -> Any:
-    project = project_service.project_for(g.user, pid)
-    body = _json_body()
+@declare(
+    "Answer an item; a label must be one of the project's set",
+    body=s.NewAnnotation,
+    responses={201: s.Annotation},
+    errors=(409,),
+)
+def annotate(project: Project, iid: str, body: s.NewAnnotation) -> Any:
     answered = assignment.answer(
         project,
         g.user,
-        iid,
-        body.get("label"),
-        kind=body.get("kind"),
-        duration_ms=body.get("duration_ms"),
+        _item_ref(iid),
+        body.label,
+        kind=body.kind,
+        duration_ms=body.duration_ms,
         origin="ui" if request.headers.get("X-Labeler-Client") == "ui" else "api",
     )
     if not answered.round_in_flight:
@@ -222,57 +255,59 @@ def annotate(pid: str, iid: str) -> Any:
 
 @bp.post("/projects/<pid>/undo")
 @authenticated
-def undo(pid: str) -> Any:
-    project = project_service.project_for(g.user, pid)
-    got = assignment.undo_last(project, g.user)
-    return jsonify(
-        {
-            "item": assignment.item_dict(project, got.item),
-            "lease_expires_at": got.expires_at.isoformat(),
-        }
-    )
+@declare(
+    "Retract the user's last answer and lease that item back",
+    responses={200: s.Assignment},
+    errors=(409,),
+)
+def undo(project: Project) -> Any:
+    return jsonify(_assignment(project, assignment.undo_last(project, g.user)))
 
 
 @bp.get("/projects/<pid>/export")
 @authenticated
-def export(pid: str) -> Any:
-    project = project_service.project_for(g.user, pid)
-    project_service.require_role(g.user, Role.ENGINEER, Role.SME)
-    fmt = request.args.get("format", "jsonl")
-    if fmt not in exporting.FORMATS:
-        raise BadInput(
-            f"unknown export format {fmt!r}",
-            {"field": "format", "allowed": list(exporting.FORMATS)},
-        )
-    mimetype = exporting.FORMATS[fmt]
+@declare(
+    "Stream one row per item (engineer, sme, admin)",
+    query=s.ExportQuery,
+    responses={200: {"application/x-ndjson": s.ExportRow, "text/csv": None}},
+    roles=(Role.ENGINEER, Role.SME),
+)
+def export(project: Project, query: s.ExportQuery) -> Any:
+    fmt = query.format
     # The generator runs after this view returns: keep its own app context.
     lines = exporting.export_lines(project.id, fmt)
-    headers = {"Content-Disposition": f'attachment; filename="{project.name}.{fmt}"'}
-    return Response(stream_with_context(lines), mimetype=mimetype, headers=headers)
+    headers = {"Content-Disposition": content_disposition(f"{project.name}.{fmt}")}
+    return Response(stream_with_context(lines), mimetype=exporting.FORMATS[fmt], headers=headers)
 
 
 @bp.post("/projects/<pid>/al/run")
 @authenticated
-def al_run(pid: str) -> Any:
+@declare(
+    "Queue an active-learning round (engineer, admin); coalesces with one in flight",
+    responses={202: s.Round},
+    roles=(Role.ENGINEER,),
+)
+def al_run(project: Project) -> Any:
     """Queue an active-learning round now (coalesces with one in flight)."""
-    project = project_service.project_for(g.user, pid)
-    project_service.require_role(g.user, Role.ENGINEER)
     return jsonify(training.request_round(project, "api").as_dict()), 202
 
 
 @bp.get("/projects/<pid>/rounds")
 @authenticated
-def rounds(pid: str) -> Any:
-    project = project_service.project_for(g.user, pid)
+@declare(
+    "Recent active-learning rounds with their metrics",
+    responses={200: s.RoundList},
+)
+def rounds(project: Project) -> Any:
     return jsonify({"rounds": [r.as_dict() for r in training.recent_rounds(project, 100)]})
 
 
 @bp.get("/jobs/<int:job_id>")
 @authenticated
+@declare(
+    "A background job's status and progress (engineer, sme, admin)",
+    responses={200: s.Job},
+    errors=(403,),
+)
 def get_job(job_id: int) -> Any:
-    job = db.session.get(Job, job_id)
-    if job is None or job.project_id is None:
-        raise NotFound(f"no job {job_id}")
-    project_service.project_for(g.user, job.project_id)
-    project_service.require_role(g.user, Role.ENGINEER, Role.SME)
-    return jsonify(job.as_dict())
+    return jsonify(jobs.job_for(g.user, job_id).as_dict())

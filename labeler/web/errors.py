@@ -1,4 +1,9 @@
-"""Errors as JSON under /api/, as pages elsewhere."""
+"""Errors as JSON under /api/, as pages elsewhere.
+
+A 500 is always a bug: inputs are declared and refused with a 4xx naming the
+field. Should one still happen under /api/, the client gets the JSON envelope
+(never a traceback) and the log gets the traceback.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from typing import Any
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from labeler.services.errors import ServiceError
 
@@ -42,4 +47,18 @@ def init_app(app: Flask) -> None:
             limit = app.config.get("MAX_CONTENT_LENGTH")
             message = f"upload too large: the limit is {limit} bytes"
             code = "too_large"
-        return error_response(exc.code or 500, code, message)
+        response = error_response(exc.code or 500, code, message)
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            # RFC 9110: a 405 lists the methods the resource has.
+            return response[0], response[1], {"Allow": ", ".join(sorted(exc.valid_methods))}
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Any:
+        if not request.path.startswith("/api/"):
+            raise exc
+        from labeler.extensions import db
+
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        return error_response(500, "internal", "internal error (logged on the server)")

@@ -1,430 +1,211 @@
-"""The OpenAPI 3.1 document for /api/v1 (a test checks it names every route)."""
+"""The OpenAPI 3.1 document for /api/v1, generated so it cannot drift.
+
+Each API view is declared with :func:`declare`: its summary, the model its JSON
+body (or multipart form, or query string) is validated with, and the model of
+each response it can return. The same :class:`Operation` object validates the
+request at run time and describes the route in the document; the paths come
+from Flask's URL map and the schemas from the pydantic models' JSON Schema.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any, Union
+
+from flask import current_app, g, request
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
 from labeler import __version__
+from labeler.models import Role
+from labeler.services import projects
+from labeler.services.inputs import check, check_json
+from labeler.web.schemas import PATH_PARAMETERS, Error
 
+# A response: a model (JSON), None (no body), or {media type: model or None}.
+ResponseSpec = Union[type[BaseModel], None, Mapping[str, Union[type[BaseModel], None]]]  # noqa: UP007
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-_ERRORS = {
-    "400": _json(_ref("Error"), "Bad input: the error names the field or line"),
-    "401": _json(_ref("Error"), "No or invalid token"),
-    "403": _json(_ref("Error"), "The user's role may not do this"),
-    "404": _json(_ref("Error"), "No such project or item (or not a member)"),
-}
-_PID = {
-    "name": "pid",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string"},
-    "description": "Project id or name",
-}
-_IID = {
-    "name": "iid",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string"},
-    "description": "Item id as given at import",
+ERRORS: dict[int, str] = {
+    400: "Bad input: the error names the field (details.field) or line",
+    401: "No or invalid token",
+    403: "The user's role may not do this",
+    404: "No such project, item or job (or not a member)",
+    409: "Conflict with the current state",
+    413: "Request body too large",
 }
 
 
-def _op(
+@dataclass(frozen=True)
+class Operation:
+    """What one view accepts and answers; both validation and documentation."""
+
+    summary: str
+    responses: Mapping[int, ResponseSpec]
+    body: type[BaseModel] | None = None
+    form: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    roles: tuple[Role, ...] = ()
+    errors: tuple[int, ...] = ()
+    public: bool = False
+
+    def error_statuses(self, path: str, method: str) -> list[int]:
+        """The errors this operation can answer, derived from what it declares."""
+        found = set(self.errors)
+        if not self.public:
+            found.add(401)
+            if method != "get":
+                found.add(400)  # CSRF for session clients
+        if "{" in path:
+            found.add(404)
+        if self.roles:
+            found.add(403)
+        if self.body or self.form or self.query:
+            found.add(400)
+        if self.body or self.form:
+            found.add(413)
+        return sorted(found)
+
+    def models(self) -> list[tuple[type[BaseModel], str]]:
+        """Every model this operation names, with its JSON Schema mode."""
+        out = [(m, "validation") for m in (self.body, self.form, self.query) if m is not None]
+        for spec in self.responses.values():
+            media = spec if isinstance(spec, Mapping) else {"application/json": spec}
+            out.extend((m, "serialization") for m in media.values() if m is not None)
+        if not self.public:
+            out.append((Error, "serialization"))
+        return out
+
+
+def declare(
     summary: str,
-    responses: dict[str, Any],
     *,
-    params: list[Any] | None = None,
-    body: dict[str, Any] | None = None,
-    errors: tuple[str, ...] = ("400", "401", "403", "404"),
-) -> dict[str, Any]:
-    op: dict[str, Any] = {
-        "summary": summary,
-        "responses": {**responses, **{k: _ERRORS[k] for k in errors}},
-    }
-    if params:
-        op["parameters"] = params
-    if body:
-        op["requestBody"] = body
-    return op
+    responses: Mapping[int, ResponseSpec],
+    body: type[BaseModel] | None = None,
+    form: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    roles: tuple[Role, ...] = (),
+    errors: tuple[int, ...] = (),
+    public: bool = False,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare a view: check and validate its request as declared here, and document it.
+
+    Checks run in a fixed order, so a request that is wrong in several ways gets the
+    same answer everywhere: 401 (by ``authenticated``, outside), 404 (the project of
+    ``<pid>``, passed as ``project=``), 403 (``roles``), then 400 (the models). The
+    view receives ``body=`` (a JSON body), ``form=`` (a multipart form, when the
+    request is one) and ``query=`` (the query string) as validated models.
+    """
+    op = Operation(summary, responses, body, form, query, roles, errors, public)
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if "pid" in kwargs:
+                kwargs["project"] = projects.project_for(g.user, kwargs.pop("pid"))
+            if roles:
+                projects.require_role(g.user, *roles)
+            if query is not None:
+                kwargs["query"] = check(query, request.args.to_dict())
+            if form is not None and request.mimetype == "multipart/form-data":
+                kwargs["form"] = check(form, {**request.form.to_dict(), **request.files.to_dict()})
+            elif body is not None:
+                kwargs["body"] = check_json(body, request.get_data())
+            return view(*args, **kwargs)
+
+        wrapper.operation = op  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorator
 
 
-SCHEMAS: dict[str, Any] = {
-    "Round": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "integer"},
-            "status": {"enum": ["queued", "running", "done", "failed"]},
-            "trigger": {"type": "string"},
-            "strategy": {"type": "string"},
-            "strategy_used": {"type": ["string", "null"]},
-            "cold_start": {"type": "boolean"},
-            "n_labels": {"type": ["integer", "null"]},
-            "n_ranked": {"type": ["integer", "null"]},
-            "cv_accuracy": {"type": ["number", "null"]},
-            "cv_macro_f1": {"type": ["number", "null"]},
-            "duration_s": {"type": ["number", "null"]},
-            "info": {},
-            "error": {"type": ["string", "null"]},
-        },
-    },
-    "Error": {
-        "type": "object",
-        "required": ["error"],
-        "properties": {
-            "error": {
-                "type": "object",
-                "required": ["code", "message"],
-                "properties": {
-                    "code": {"type": "string"},
-                    "message": {"type": "string"},
-                    "details": {},
-                },
+def operations() -> list[tuple[str, str, Operation]]:
+    """(OpenAPI path, method, operation) for every declared /api/ route of the app."""
+    found = []
+    for rule in current_app.url_map.iter_rules():
+        view = current_app.view_functions.get(rule.endpoint)
+        op = getattr(view, "operation", None)
+        if not rule.rule.startswith("/api/") or op is None:
+            continue
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            found.append((path, method.lower(), op))
+    return found
+
+
+def _ref(model: type[BaseModel], refs: Mapping[Any, Any], mode: str) -> dict[str, Any]:
+    return dict(refs[(model, mode)])
+
+
+def _responses(op: Operation, refs: Mapping[Any, Any], path: str, method: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for status, spec in op.responses.items():
+        entry: dict[str, Any] = {"description": HTTPStatus(status).phrase}
+        media = spec if isinstance(spec, Mapping) else {"application/json": spec}
+        content = {
+            mt: {"schema": _ref(m, refs, "serialization")} if m is not None else {}
+            for mt, m in media.items()
+            if m is not None or isinstance(spec, Mapping)
+        }
+        if content:
+            entry["content"] = content
+        out[str(status)] = entry
+    for status in op.error_statuses(path, method):
+        out[str(status)] = {
+            "description": ERRORS[status],
+            "content": {"application/json": {"schema": _ref(Error, refs, "serialization")}},
+        }
+    return out
+
+
+def _operation(path: str, method: str, op: Operation, refs: Mapping[Any, Any]) -> dict[str, Any]:
+    doc: dict[str, Any] = {"summary": op.summary, "responses": _responses(op, refs, path, method)}
+    params = [
+        {"name": name, "in": "path", "required": True, **PATH_PARAMETERS[name]}
+        for name in re.findall(r"{([^}]+)}", path)
+    ]
+    if op.query is not None:
+        schema = op.query.model_json_schema()
+        params.extend(
+            {
+                "name": name,
+                "in": "query",
+                "required": name in schema.get("required", []),
+                "schema": s,
             }
-        },
-    },
-    "Label": {
-        "type": "object",
-        "properties": {"name": {"type": "string"}, "hotkey": {"type": "string"}},
-    },
-    "Project": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "integer"},
-            "name": {"type": "string"},
-            "kind": {"enum": ["text", "tabular", "image"]},
-            "overlap": {"type": "integer"},
-            "strategy": {"type": "string"},
-            "lease_seconds": {"type": "integer"},
-            "retrain_every": {"type": "integer"},
-            "text_field": {"type": "string"},
-            "instructions": {"type": "string"},
-            "labels": {"type": "array", "items": _ref("Label")},
-            "created_at": {"type": ["string", "null"], "format": "date-time"},
-            "progress": _ref("Progress"),
-        },
-    },
-    "NewProject": {
-        "type": "object",
-        "required": ["name", "labels"],
-        "properties": {
-            "name": {"type": "string"},
-            "labels": {"type": "array", "items": {"type": "string"}},
-            "kind": {"enum": ["text", "tabular", "image"]},
-            "overlap": {"type": "integer", "minimum": 1},
-            "strategy": {"type": "string"},
-            "instructions": {"type": "string"},
-            "lease_seconds": {"type": "integer"},
-            "text_field": {"type": "string"},
-            "retrain_every": {"type": "integer"},
-        },
-    },
-    "Progress": {
-        "type": "object",
-        "properties": {
-            "n_items": {"type": "integer"},
-            "n_complete": {"type": "integer"},
-            "n_annotations": {"type": "integer"},
-            "target_annotations": {"type": "integer"},
-            "mine": {"type": "integer"},
-        },
-    },
-    "Item": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "string"},
-            "data": {"type": "object"},
-            "priority": {"type": "number"},
-            "n_done": {"type": "integer"},
-        },
-    },
-    "Assignment": {
-        "type": "object",
-        "required": ["item", "lease_expires_at"],
-        "properties": {
-            "item": _ref("Item"),
-            "lease_expires_at": {"type": "string", "format": "date-time"},
-        },
-    },
-    "NewAnnotation": {
-        "type": "object",
-        "properties": {
-            "label": {"type": ["string", "null"], "description": "A label of the project's set"},
-            "kind": {"enum": ["label", "skip", "unsure"], "default": "label"},
-            "duration_ms": {"type": "integer", "minimum": 0},
-        },
-    },
-    "Annotation": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "integer"},
-            "item": {"type": "string"},
-            "kind": {"type": "string"},
-            "label": {"type": ["string", "null"]},
-            "created_at": {"type": "string", "format": "date-time"},
-        },
-    },
-    "ImportResult": {
-        "type": "object",
-        "properties": {
-            "created": {"type": "integer"},
-            "updated": {"type": "integer"},
-            "unchanged": {"type": "integer"},
-            "total": {"type": "integer"},
-        },
-    },
-    "Job": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "integer"},
-            "project_id": {"type": ["integer", "null"]},
-            "kind": {"type": "string"},
-            "status": {"enum": ["queued", "running", "done", "failed"]},
-            "progress": {"type": "integer"},
-            "total": {"type": ["integer", "null"]},
-            "result": {},
-            "error": {"type": ["string", "null"]},
-            "created_at": {"type": "string"},
-            "updated_at": {"type": "string"},
-        },
-    },
-    "ExportRow": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "string"},
-            "data": {"type": "object"},
-            "annotations": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "rater": {"type": "string"},
-                        "label": {"type": ["string", "null"]},
-                        "kind": {"type": "string"},
-                        "created_at": {"type": "string"},
-                    },
-                },
-            },
-            "label": {"type": ["string", "null"]},
-            "source": {"enum": ["adjudicated", "human", "label_model", "propagation", None]},
-            "confidence": {"type": ["number", "null"]},
-        },
-    },
-}
+            for name, s in schema["properties"].items()
+        )
+    if params:
+        doc["parameters"] = params
+    content: dict[str, Any] = {}
+    if op.body is not None:
+        content["application/json"] = {"schema": _ref(op.body, refs, "validation")}
+    if op.form is not None:
+        content["multipart/form-data"] = {"schema": _ref(op.form, refs, "validation")}
+    if content:
+        doc["requestBody"] = {"required": True, "content": content}
+    if op.public:
+        doc["security"] = []
+    return doc
 
 
 def openapi_document() -> dict[str, Any]:
-    paths: dict[str, Any] = {
-        "/api/v1/openapi.json": {
-            "get": _op("This document", {"200": _json({"type": "object"})}, errors=())
-        },
-        "/api/v1/me": {
-            "get": _op(
-                "The authenticated user", {"200": _json({"type": "object"})}, errors=("401",)
-            )
-        },
-        "/api/v1/projects": {
-            "get": _op(
-                "Projects the user is a member of",
-                {
-                    "200": _json(
-                        {
-                            "type": "object",
-                            "properties": {"projects": {"type": "array", "items": _ref("Project")}},
-                        }
-                    )
-                },
-                errors=("401",),
-            ),
-            "post": _op(
-                "Create a project (engineer, admin)",
-                {
-                    "201": _json(_ref("Project"), "Created"),
-                    "409": _json(_ref("Error"), "Name taken"),
-                },
-                body={
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref("NewProject")}},
-                },
-            ),
-        },
-        "/api/v1/projects/{pid}": {
-            "get": _op(
-                "A project with its progress", {"200": _json(_ref("Project"))}, params=[_PID]
-            ),
-            "patch": _op(
-                "Change settings (engineer, admin)",
-                {"200": _json(_ref("Project"))},
-                params=[_PID],
-                body={
-                    "required": True,
-                    "content": {"application/json": {"schema": {"type": "object"}}},
-                },
-            ),
-        },
-        "/api/v1/projects/{pid}/members": {
-            "post": _op(
-                "Add a member (engineer, admin)",
-                {
-                    "201": _json({"type": "object"}, "Added"),
-                    "200": _json({"type": "object"}, "Already a member"),
-                },
-                params=[_PID],
-                body={
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {"type": "object", "properties": {"user": {"type": "string"}}}
-                        }
-                    },
-                },
-            ),
-        },
-        "/api/v1/projects/{pid}/progress": {
-            "get": _op(
-                "Progress of the project and the user",
-                {"200": _json(_ref("Progress"))},
-                params=[_PID],
-            ),
-        },
-        "/api/v1/projects/{pid}/items": {
-            "post": _op(
-                "Import items: a JSON list, or a file in the form field `file` (csv, jsonl, label-studio, "
-                "wrench); all or nothing, idempotent by id. `async=1` runs it on a worker (202, a Job).",
-                {
-                    "201": _json(_ref("ImportResult"), "Imported"),
-                    "202": _json(_ref("Job"), "Queued"),
-                    "413": _json(_ref("Error"), "Upload too large"),
-                },
-                params=[_PID],
-                body={
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {"type": "array", "items": {"type": "object"}}
-                        },
-                        "multipart/form-data": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {
-                                    "file": {"type": "string", "format": "binary"},
-                                    "format": {"enum": ["csv", "jsonl", "label-studio", "wrench"]},
-                                    "async": {"type": "string"},
-                                },
-                            }
-                        },
-                    },
-                },
-            ),
-        },
-        "/api/v1/projects/{pid}/items/{iid}": {
-            "get": _op(
-                "One item",
-                {"200": _json({"type": "object", "properties": {"item": _ref("Item")}})},
-                params=[_PID, _IID],
-            ),
-        },
-        "/api/v1/projects/{pid}/next": {
-            "get": _op(
-                "Lease the next item for this rater (the same one while the lease lives)",
-                {
-                    "200": _json(_ref("Assignment")),
-                    "204": {"description": "Nothing left for this rater"},
-                },
-                params=[_PID],
-            ),
-        },
-        "/api/v1/projects/{pid}/items/{iid}/annotations": {
-            "post": _op(
-                "Answer an item",
-                {
-                    "201": _json(_ref("Annotation"), "Recorded"),
-                    "409": _json(_ref("Error"), "The item already has `overlap` answers"),
-                },
-                params=[_PID, _IID],
-                body={
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref("NewAnnotation")}},
-                },
-            ),
-        },
-        "/api/v1/projects/{pid}/undo": {
-            "post": _op(
-                "Retract the user's last answer and lease that item back",
-                {
-                    "200": _json(_ref("Assignment")),
-                    "409": _json(_ref("Error"), "Item filled since"),
-                },
-                params=[_PID],
-            ),
-        },
-        "/api/v1/projects/{pid}/export": {
-            "get": _op(
-                "Stream one row per item (engineer, sme, admin)",
-                {
-                    "200": {
-                        "description": "JSON lines or CSV",
-                        "content": {
-                            "application/x-ndjson": {"schema": _ref("ExportRow")},
-                            "text/csv": {},
-                        },
-                    }
-                },
-                params=[
-                    _PID,
-                    {"name": "format", "in": "query", "schema": {"enum": ["jsonl", "csv"]}},
-                ],
-            ),
-        },
-        "/api/v1/projects/{pid}/al/run": {
-            "post": _op(
-                "Queue an active-learning round (engineer, admin); coalesces with one in flight",
-                {"202": _json(_ref("Round"), "Queued or already in flight")},
-                params=[_PID],
-            ),
-        },
-        "/api/v1/projects/{pid}/rounds": {
-            "get": _op(
-                "Recent active-learning rounds with their metrics",
-                {
-                    "200": _json(
-                        {
-                            "type": "object",
-                            "properties": {"rounds": {"type": "array", "items": _ref("Round")}},
-                        }
-                    )
-                },
-                params=[_PID],
-            ),
-        },
-        "/api/v1/jobs/{job_id}": {
-            "get": _op(
-                "A background job's status and progress",
-                {"200": _json(_ref("Job"))},
-                params=[
-                    {
-                        "name": "job_id",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "integer"},
-                    }
-                ],
-            ),
-        },
-    }
+    """The document for the current app, built from its declared operations."""
+    ops = operations()
+    models = list(dict.fromkeys(m for _, _, op in ops for m in op.models()))
+    refs, top = models_json_schema(models, ref_template="#/components/schemas/{model}")
+    paths: dict[str, Any] = {}
+    for path, method, op in ops:
+        paths.setdefault(path, {})[method] = _operation(path, method, op, refs)
     return {
         "openapi": "3.1.0",
         "info": {"title": "labeler API", "version": __version__},
         "servers": [{"url": "/"}],
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": top.get("$defs", {}),
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "session": {"type": "apiKey", "in": "cookie", "name": "session"},

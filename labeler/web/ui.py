@@ -6,6 +6,7 @@ labeling page itself talks to the JSON API (``static/label.js``).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -17,6 +18,7 @@ from labeler.models import Job, Project, Role
 from labeler.services import exporting, importing, jobs, training
 from labeler.services import projects as project_service
 from labeler.services.errors import BadInput, ServiceError
+from labeler.services.inputs import ProjectPatch, check
 from labeler.web.charts import learning_curve_svg
 from labeler.web.markdown import render_markdown
 
@@ -24,11 +26,11 @@ bp = Blueprint("ui", __name__)
 
 
 def _parse_int(form: Any, field: str) -> int:
+    """A whole number typed into a form (ASCII digits); its bounds are the model's."""
     raw = (form.get(field) or "").strip()
-    try:
-        return int(raw)
-    except ValueError:
-        raise BadInput(f"{field} must be a whole number", {"field": field}) from None
+    if not re.fullmatch(r"-?[0-9]{1,12}", raw):
+        raise BadInput(f"{field} must be a whole number", {"field": field})
+    return int(raw)
 
 
 def _engineer_project(pid: str) -> Project:
@@ -117,15 +119,19 @@ def run_round(pid: str) -> Any:
 def save_settings(pid: str) -> Any:
     project = _engineer_project(pid)
     try:
-        project_service.update_project(
-            project,
-            strategy=request.form.get("strategy", project.strategy),
-            overlap=_parse_int(request.form, "overlap"),
-            instructions=request.form.get("instructions", "").replace("\r\n", "\n"),
-            retrain_every=_parse_int(request.form, "retrain_every")
-            if request.form.get("retrain_every")
-            else project.retrain_every,
+        # The same declared rules as PATCH /api/v1/projects/<pid>.
+        patch = check(
+            ProjectPatch,
+            {
+                "strategy": request.form.get("strategy", project.strategy),
+                "overlap": _parse_int(request.form, "overlap"),
+                "instructions": request.form.get("instructions", "").replace("\r\n", "\n"),
+                "retrain_every": _parse_int(request.form, "retrain_every")
+                if request.form.get("retrain_every")
+                else None,
+            },
         )
+        project_service.update_project(project, patch)
     except ServiceError as exc:
         db.session.rollback()
         flash(f"Settings not saved: {exc.message}", "error")

@@ -1,0 +1,276 @@
+"""One declared shape per API input and output.
+
+The inputs the services also enforce (projects, annotations, members) are
+declared in :mod:`labeler.services.inputs` and re-exported here; the shapes only
+the API has (output bodies, the import body, query strings) are declared below.
+:mod:`labeler.web.openapi` turns all of them into the document's
+``components.schemas``, so the document cannot disagree with the server.
+
+Outputs are open (``extra`` fields allowed) so adding a field is not a breaking
+change; inputs are strict and closed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel
+
+from labeler.services import exporting, importing
+from labeler.services.inputs import (
+    ANSWER_KINDS,
+    INT32_MAX,
+    ITEM_ID_MAX,
+    Input,
+    Kind,
+    NewAnnotation,
+    NewMember,
+    NewProject,
+    ProjectPatch,
+)
+
+__all__ = [
+    "Annotation",
+    "Assignment",
+    "Error",
+    "ExportQuery",
+    "ExportRow",
+    "ImportForm",
+    "ImportResult",
+    "Item",
+    "ItemEnvelope",
+    "Job",
+    "Label",
+    "Me",
+    "MemberAdded",
+    "NewAnnotation",
+    "NewItems",
+    "NewMember",
+    "NewProject",
+    "Progress",
+    "Project",
+    "ProjectList",
+    "ProjectPatch",
+    "Round",
+    "RoundList",
+]
+
+MAX_JSON_ITEMS = 100_000  # per JSON request; larger imports go as a file
+STATUSES = Literal["queued", "running", "done", "failed"]
+ExportFormat = Literal[tuple(exporting.FORMATS)]  # type: ignore[valid-type]
+ImportFormat = Literal[tuple(importing.FORMATS)]  # type: ignore[valid-type]
+
+
+class Output(BaseModel):
+    """A response body: open to new fields."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+# ---------------------------------------------------------------- errors
+class ErrorBody(Output):
+    code: str = Field(description="Machine-readable, e.g. bad_input, not_found, conflict")
+    message: str = Field(description="For people; names the field or line")
+    details: Any = Field(description="e.g. {field, errors: [...]} for bad input")
+
+
+class Error(Output):
+    """Every 4xx/5xx under /api/."""
+
+    error: ErrorBody
+
+
+# ---------------------------------------------------------------- projects
+class Me(Output):
+    id: int
+    name: str
+    role: str
+
+
+class Label(Output):
+    name: str
+    hotkey: str
+
+
+class Progress(Output):
+    n_items: int
+    n_complete: int
+    n_annotations: int
+    target_annotations: int
+    mine: int | None = Field(default=None, description="The caller's own current answers")
+
+
+class Project(Output):
+    id: int
+    name: str
+    kind: Kind
+    overlap: int
+    strategy: str
+    lease_seconds: int
+    retrain_every: int
+    text_field: str
+    instructions: str
+    labels: list[Label]
+    created_at: datetime | None
+    progress: Progress | None = Field(default=None, description="Only on GET of one project")
+
+
+class ProjectList(Output):
+    projects: list[Project]
+
+
+class MemberAdded(Output):
+    project: int
+    user: str
+    added: bool
+
+
+# ---------------------------------------------------------------- items
+def _no_nul(value: Any) -> Any:
+    """No NUL anywhere in item data (PostgreSQL cannot store it in JSON)."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                raise ValueError("item data must not contain NUL characters")
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return value
+
+
+NewItem = Annotated[
+    dict[str, Any],
+    AfterValidator(_no_nul),
+    Field(description="One item: `id` (optional external id) and the data fields"),
+]
+
+
+class NewItems(RootModel[list[NewItem]]):
+    """Items to import as JSON: a list of objects (all or nothing, idempotent by id)."""
+
+    root: Annotated[list[NewItem], Field(max_length=MAX_JSON_ITEMS)]
+
+
+class ImportForm(Input):
+    """The multipart form of an import (a file in ``file``)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    file: Any = Field(json_schema_extra={"type": "string", "format": "binary"})
+    format: ImportFormat | None = Field(default=None, description="Guessed from the file name")
+    # ``async`` is a keyword in Python; the form field keeps its name.
+    async_: Literal["0", "1", "true", "false"] | None = Field(
+        default=None, alias="async", description="1: run it on a worker (202, a Job)"
+    )
+
+
+class ImportResult(Output):
+    created: int
+    updated: int
+    unchanged: int
+    total: int
+
+
+class Item(Output):
+    id: str = Field(description="The external id given at import")
+    data: dict[str, Any]
+    priority: float
+    n_done: int
+
+
+class ItemEnvelope(Output):
+    item: Item
+
+
+class Assignment(Output):
+    item: Item
+    lease_expires_at: datetime
+
+
+class Annotation(Output):
+    id: int
+    item: str
+    kind: Literal[ANSWER_KINDS]  # type: ignore[valid-type]
+    label: str | None
+    created_at: datetime
+
+
+# ---------------------------------------------------------------- export, rounds, jobs
+class ExportQuery(Input):
+    model_config = ConfigDict(extra="ignore")
+
+    format: ExportFormat = "jsonl"
+
+
+class ExportAnnotation(Output):
+    rater: str
+    label: str | None
+    kind: str
+    created_at: str
+
+
+class ExportRow(Output):
+    id: str
+    data: dict[str, Any]
+    annotations: list[ExportAnnotation]
+    label: str | None
+    source: Literal["adjudicated", "human", "label_model", "propagation"] | None
+    confidence: float | None
+
+
+class Round(Output):
+    id: int
+    project_id: int
+    status: STATUSES
+    trigger: str
+    strategy: str
+    strategy_used: str | None
+    cold_start: bool
+    n_labels: int | None
+    n_ranked: int | None
+    cv_accuracy: float | None
+    cv_macro_f1: float | None
+    duration_s: float | None
+    info: dict[str, Any] | None
+    error: str | None
+    created_at: datetime | None
+    finished_at: datetime | None
+
+
+class RoundList(Output):
+    rounds: list[Round]
+
+
+class Job(Output):
+    id: int
+    project_id: int | None
+    kind: str
+    status: STATUSES
+    progress: int
+    total: int | None
+    result: Any
+    error: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+# Path parameters: what an id in a URL may look like (others are 404 by the view).
+PATH_PARAMETERS: dict[str, dict[str, Any]] = {
+    "pid": {
+        "description": "Project id or name",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 120, "pattern": "^[^/]+$"},
+    },
+    "iid": {
+        "description": "Item id as given at import",
+        "schema": {"type": "string", "minLength": 1, "maxLength": ITEM_ID_MAX},
+    },
+    "job_id": {
+        "description": "Job id",
+        "schema": {"type": "integer", "minimum": 1, "maximum": INT32_MAX},
+    },
+}

@@ -49,6 +49,11 @@ INSTRUCTIONS_MAX = 100_000
 INT32_MAX = 2**31 - 1
 ITEM_ID_MAX = 255
 USER_NAME_MAX = 80
+TOKEN_NAME_MAX = 80
+MIN_PASSWORD_LENGTH = 8
+# Nobody's password is longer; hashing megabytes would be a denial of service.
+MAX_PASSWORD_LENGTH = 1024
+ROLE_NAMES: tuple[str, ...] = ("admin", "engineer", "sme", "rater")
 
 # Python ``re`` semantics, as in the generated data of hypothesis/schemathesis.
 _NO_CONTROL = r"[^\x00-\x1f\x7f]"
@@ -208,6 +213,43 @@ class NewMember(Input):
         Annotated[str, Field(min_length=1, max_length=USER_NAME_MAX)]
         | Annotated[int, Field(ge=1, le=INT32_MAX), Integral]
     )
+
+
+RoleName = Literal["admin", "engineer", "sme", "rater"]
+Password = Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)]
+
+
+class NewToken(Input):
+    """An API token to create for oneself."""
+
+    name: Annotated[str, Field(max_length=TOKEN_NAME_MAX)] = ""
+
+
+class PasswordChange(Input):
+    """One's own new password, with the old one."""
+
+    old_password: Annotated[str, Field(max_length=MAX_PASSWORD_LENGTH)]
+    new_password: Password
+
+
+class NewUser(Input):
+    """A user an admin creates; without a password the user can only use tokens."""
+
+    name: Annotated[str, Field(min_length=1, max_length=USER_NAME_MAX, pattern=LINE_PATTERN)]
+    role: RoleName = "rater"
+    password: Password | None = None
+
+
+class UserPatch(Input):
+    """What an admin may change about a user; absent fields stay as they are."""
+
+    active: bool | None = None
+    role: RoleName | None = None
+    password: Password | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """The fields that were sent (``null`` means unchanged)."""
+        return self.model_dump(exclude_none=True)
 
 
 M = TypeVar("M", bound=BaseModel)

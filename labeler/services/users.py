@@ -22,12 +22,15 @@ from labeler.models import ApiToken, Lease, Project, Role, User
 from labeler.models.types import utcnow
 from labeler.services import assignment
 from labeler.services.errors import BadInput, Conflict, NotFound
-from labeler.services.inputs import USER_NAME_MAX, as_id, is_reference
+from labeler.services.inputs import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    USER_NAME_MAX,
+    as_id,
+    is_reference,
+)
 
 TOKEN_PREFIX = "lbl_"
-MIN_PASSWORD_LENGTH = 8
-# Hashing a megabyte is work an attacker can make us do; nobody types more.
-MAX_PASSWORD_LENGTH = 1024
 
 
 def _hash_token(token: str) -> str:

@@ -27,7 +27,12 @@ from labeler.services.inputs import (
     NewAnnotation,
     NewMember,
     NewProject,
+    NewToken,
+    NewUser,
+    PasswordChange,
     ProjectPatch,
+    RoleName,
+    UserPatch,
 )
 
 __all__ = [
@@ -48,12 +53,21 @@ __all__ = [
     "NewItems",
     "NewMember",
     "NewProject",
+    "NewToken",
+    "NewTokenOut",
+    "NewUser",
+    "PasswordChange",
     "Progress",
     "Project",
     "ProjectList",
     "ProjectPatch",
     "Round",
     "RoundList",
+    "Token",
+    "TokenList",
+    "User",
+    "UserList",
+    "UserPatch",
 ]
 
 MAX_JSON_ITEMS = 100_000  # per JSON request; larger imports go as a file
@@ -260,6 +274,40 @@ class Job(Output):
 
 
 # Path parameters: what an id in a URL may look like (others are 404 by the view).
+# ---------------------------------------------------------------- accounts
+class Token(Output):
+    """An API token as its owner sees it: never the hash, never the token itself."""
+
+    id: int
+    name: str
+    prefix: str
+    created_at: str | None
+    last_used_at: str | None
+
+
+class NewTokenOut(Token):
+    """The clear-text token, shown this once."""
+
+    token: str
+
+
+class TokenList(Output):
+    tokens: list[Token]
+
+
+class User(Output):
+    id: int
+    name: str
+    role: RoleName
+    active: bool
+    created_at: str | None
+
+
+class UserList(Output):
+    users: list[User]
+
+
+_ROW_ID = {"type": "integer", "minimum": 1, "maximum": INT32_MAX}
 PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "pid": {
         "description": "Project id or name",
@@ -269,8 +317,7 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
         "description": "Item id as given at import",
         "schema": {"type": "string", "minLength": 1, "maxLength": ITEM_ID_MAX},
     },
-    "job_id": {
-        "description": "Job id",
-        "schema": {"type": "integer", "minimum": 1, "maximum": INT32_MAX},
-    },
+    "job_id": {"description": "Job id", "schema": _ROW_ID},
+    "token_id": {"description": "Token id (from GET /me/tokens)", "schema": _ROW_ID},
+    "user_id": {"description": "User id", "schema": _ROW_ID},
 }

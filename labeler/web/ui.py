@@ -22,6 +22,7 @@ from labeler.web.markdown import render_markdown
 
 bp = Blueprint("ui", __name__)
 
+
 def _parse_int(form: Any, field: str) -> int:
     raw = (form.get(field) or "").strip()
     try:

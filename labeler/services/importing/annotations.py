@@ -78,13 +78,14 @@ class AnnotationImport:
     def _flush(self, chunk: list[Vote]) -> None:
         # Unknown items are found even after the first problem, to report them all.
         wanted = sorted({vote.item for vote in chunk})
-        item_ids: dict[str, int] = dict(
-            db.session.execute(
+        item_ids: dict[str, int] = {
+            external_id: item_id
+            for external_id, item_id in db.session.execute(
                 select(Item.external_id, Item.id).where(
                     Item.project_id == self.project.id, Item.external_id.in_(wanted)
                 )
-            ).all()
-        )
+            )
+        }
         known = []
         for vote in chunk:
             if vote.item in item_ids:

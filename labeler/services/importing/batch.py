@@ -81,6 +81,11 @@ def import_rows(
     return result
 
 
+def _rowcount(result: Any) -> int:
+    """Rows an UPDATE or DELETE touched (a CursorResult's; typed as Result by the session)."""
+    return int(result.rowcount)
+
+
 def _new_batch(project_id: int, source: str) -> int:
     batch = ImportBatch(project_id=project_id, status="pending", source=source[:255])
     db.session.add(batch)
@@ -154,11 +159,13 @@ class _Stager:
             }
             for k, row in enumerate(chunk)
         ]
-        alive = db.session.execute(
-            update(ImportBatch)
-            .where(ImportBatch.id == self.batch_id, ImportBatch.status == "pending")
-            .values(n_rows=self.staged + len(chunk), updated_at=utcnow())
-        ).rowcount
+        alive = _rowcount(
+            db.session.execute(
+                update(ImportBatch)
+                .where(ImportBatch.id == self.batch_id, ImportBatch.status == "pending")
+                .values(n_rows=self.staged + len(chunk), updated_at=utcnow())
+            )
+        )
         if not alive:
             db.session.rollback()
             raise Conflict("this import was abandoned (no progress for too long); run it again")
@@ -168,11 +175,13 @@ class _Stager:
 
 
 def _start_publishing(batch_id: int) -> None:
-    started = db.session.execute(
-        update(ImportBatch)
-        .where(ImportBatch.id == batch_id, ImportBatch.status == "pending")
-        .values(status="publishing", updated_at=utcnow())
-    ).rowcount
+    started = _rowcount(
+        db.session.execute(
+            update(ImportBatch)
+            .where(ImportBatch.id == batch_id, ImportBatch.status == "pending")
+            .values(status="publishing", updated_at=utcnow())
+        )
+    )
     db.session.commit()
     if not started:
         raise Conflict("this import was abandoned (no progress for too long); run it again")
@@ -200,24 +209,28 @@ def publish(batch_id: int) -> ImportResult:
 
 def discard(batch_id: int, error: str) -> None:
     """Fail a pending batch and delete its staged rows in chunks (never a publishing one)."""
-    failed = db.session.execute(
-        update(ImportBatch)
-        .where(ImportBatch.id == batch_id, ImportBatch.status == "pending")
-        .values(status="failed", error=error[:2000], updated_at=utcnow())
-    ).rowcount
+    failed = _rowcount(
+        db.session.execute(
+            update(ImportBatch)
+            .where(ImportBatch.id == batch_id, ImportBatch.status == "pending")
+            .values(status="failed", error=error[:2000], updated_at=utcnow())
+        )
+    )
     db.session.commit()
     if not failed:
         return
     step = 5 * chunk_size()
     start = 0
     while True:
-        gone = db.session.execute(
-            delete(ImportRow).where(
-                ImportRow.batch_id == batch_id,
-                ImportRow.seq >= start,
-                ImportRow.seq < start + step,
+        gone = _rowcount(
+            db.session.execute(
+                delete(ImportRow).where(
+                    ImportRow.batch_id == batch_id,
+                    ImportRow.seq >= start,
+                    ImportRow.seq < start + step,
+                )
             )
-        ).rowcount
+        )
         more = db.session.scalar(
             select(ImportRow.seq).where(ImportRow.batch_id == batch_id).limit(1)
         )

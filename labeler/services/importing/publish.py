@@ -129,14 +129,15 @@ def _write(project_id: int, rows: list[Any], now: datetime) -> _Counts:
         db.session.execute(update(Item), changed)
     counts.created, counts.updated = len(new), len(rows) - len(new) - counts.unchanged
     if hidden:
-        ids = dict(
-            db.session.execute(
+        ids: dict[str, int] = {
+            external_id: item_id
+            for external_id, item_id in db.session.execute(
                 select(Item.external_id, Item.id).where(
                     Item.project_id == project_id,
                     Item.external_id.in_([r.external_id for r in hidden]),
                 )
-            ).all()
-        )
+            )
+        }
         _write_gold(project_id, [r for r in hidden if r.gold], ids, now)
         _write_votes([r for r in hidden if r.votes is not None], ids, lfs)
     return counts
@@ -169,7 +170,7 @@ def _wrench_lfs(project_id: int, n: int, now: datetime) -> list[int]:
         LabelingFunction.name.in_(names),
         LabelingFunction.version == 1,
     )
-    found = dict(db.session.execute(query).all())
+    found: dict[str, int] = {name: lf_id for name, lf_id in db.session.execute(query)}
     missing = [name for name in names if name not in found]
     if missing:
         db.session.execute(
@@ -186,7 +187,7 @@ def _wrench_lfs(project_id: int, n: int, now: datetime) -> list[int]:
                 for name in missing
             ],
         )
-        found = dict(db.session.execute(query).all())
+        found = {name: lf_id for name, lf_id in db.session.execute(query)}
     return [found[name] for name in names]
 
 
@@ -194,7 +195,7 @@ def _stored_gold(item_ids: list[int]) -> dict[int, str]:
     if not item_ids:
         return {}
     query = select(GoldLabel.item_id, GoldLabel.label).where(GoldLabel.item_id.in_(item_ids))
-    return dict(db.session.execute(query).all())
+    return {item_id: label for item_id, label in db.session.execute(query)}
 
 
 def _stored_votes(item_ids: list[int], lfs: list[int]) -> dict[int, dict[int, int]]:

@@ -42,7 +42,10 @@ _THINGS = [
 
 
 def synthetic_reviews(n: int, seed: int = 0) -> list[dict[str, Any]]:
-    """Short product reviews with a hidden sentiment (kept in ``_gold`` for simulations).
+    """Short product reviews with a hidden sentiment in ``_gold``.
+
+    Imported with ``gold_source="demo"``, the answer goes to ``gold_labels``
+    (for evaluation), never into the data raters receive.
 
     >>> rows = synthetic_reviews(3)
     >>> sorted(rows[0])
@@ -97,7 +100,7 @@ def seed_demo(app: Flask) -> list[str]:
                 "- *positive*: the writer is happy\n- *negative*: unhappy\n"
                 "- *neutral*: neither, or mixed",
             )
-            importing.import_records(reviews, synthetic_reviews(500))
+            importing.import_records(reviews, synthetic_reviews(500), gold_source="demo")
             digits = projects.create_project(
                 "digits",
                 [str(d) for d in range(10)],
@@ -107,7 +110,7 @@ def seed_demo(app: Flask) -> list[str]:
                 text_field="image",
                 instructions="Which digit is shown? Press its key, 0 to 9.",
             )
-            importing.import_records(digits, digit_items(300))
+            importing.import_records(digits, digit_items(300), gold_source="demo")
             for proj in (reviews, digits):
                 for name, _role, _pw in DEMO_USERS:
                     projects.add_member(proj, users.find_user(name))

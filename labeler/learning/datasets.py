@@ -44,7 +44,8 @@ def load_table(
         with an empty label are dropped.
     text_column : str, optional
         Use this column's text (TF-IDF) as the features; otherwise every other
-        column is a feature (numbers standardised, the rest one-hot).
+        column is a feature (numbers standardised, the rest one-hot), and a
+        lone column of free text, when nothing else is usable, is the text.
 
     Returns
     -------
@@ -87,4 +88,14 @@ def load_table(
     else:
         featurizer = TabularFeaturizer(exclude=(label_column, "id"))
     X = featurizer.fit_transform(records)
+    if text_column is None and X.shape[1] == 0:
+        # Only free text (too many distinct values to one-hot): a lone such column
+        # is the text to featurize; with several, the user has to say which.
+        free = [f for f in fields if f not in (label_column, "id") and not f.startswith("_")]
+        if len(free) != 1:
+            raise ValueError(
+                f"{path}: no numeric or categorical columns to learn from; name the text "
+                f"column with --text-column (one of: {', '.join(free) or 'none'})"
+            )
+        X = TextFeaturizer(text_field=free[0]).fit_transform(records)
     return X, codes.astype(np.int64), path.stem

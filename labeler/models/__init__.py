@@ -2,6 +2,8 @@
 
 from labeler.models.annotations import Annotation, AnnotationKind
 from labeler.models.artifacts import Artifact
+from labeler.models.evaluation import GoldLabel, LabelingFunction, WeakVote
+from labeler.models.imports import ImportBatch, ImportRow
 from labeler.models.items import Item, Lease
 from labeler.models.jobs import Job
 from labeler.models.projects import Label, Membership, Project, ProjectKind
@@ -13,9 +15,13 @@ __all__ = [
     "AnnotationKind",
     "ApiToken",
     "Artifact",
+    "GoldLabel",
+    "ImportBatch",
+    "ImportRow",
     "Item",
     "Job",
     "Label",
+    "LabelingFunction",
     "Lease",
     "Membership",
     "Project",
@@ -23,4 +29,5 @@ __all__ = [
     "Role",
     "TrainingRound",
     "User",
+    "WeakVote",
 ]

@@ -21,14 +21,16 @@ class Item(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (
         UniqueConstraint("project_id", "external_id"),
         # The queue: open items of a project by priority. Partial, so it only
-        # holds what can still be served.
+        # holds what can still be served. SQLAlchemy writes ``Item.is_open`` as
+        # ``is_open = 1`` on SQLite, and SQLite uses a partial index only when the
+        # query repeats its predicate: hence ``= 1`` there (migration 0003).
         Index(
             "ix_items_open_queue",
             "project_id",
             text("priority DESC"),
             "id",
             postgresql_where=text("is_open"),
-            sqlite_where=text("is_open"),
+            sqlite_where=text("is_open = 1"),
         ),
     )
 

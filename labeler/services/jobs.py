@@ -36,11 +36,9 @@ def enqueue_import(
 def set_progress(job_id: int, progress: int, total: int | None = None) -> None:
     """Progress goes through its own short transaction so pages can see it mid-import.
 
-    Not on SQLite: the import's transaction holds the only write lock, so a second
-    connection would wait for it; pages show an indeterminate bar there instead.
+    On SQLite too: an import writes in short transactions (``importing.batch``)
+    and reports progress between them, so this never waits on the import itself.
     """
-    if db.engine.dialect.name == "sqlite":
-        return
     values: dict[str, Any] = {"progress": progress}
     if total is not None:
         values["total"] = total
@@ -71,6 +69,7 @@ def run_import_job(job_id: int) -> None:
         job.error = exc.message
         job.result = {"details": exc.details}
         db.session.commit()
+        artifacts.delete(params["artifact_id"])
         return
     except Exception:
         db.session.rollback()
@@ -78,6 +77,7 @@ def run_import_job(job_id: int) -> None:
         job.status = "failed"
         job.error = traceback.format_exc(limit=3)
         db.session.commit()
+        artifacts.delete(params["artifact_id"])
         raise
     job = db.session.get(Job, job_id)
     job.status = "done"

@@ -29,3 +29,23 @@ def test_queue_index_exists(app, backend):
 
     names = {ix["name"] for ix in inspect(db.engine).get_indexes("items")}
     assert "ix_items_open_queue" in names
+
+
+def test_sqlite_next_uses_the_queue_index(app, backend):
+    """On SQLite the query ``next`` runs must walk the partial index, not sort the project."""
+    if backend != "sqlite":
+        return  # PostgreSQL's plans: tests/integration/test_query_plans.py
+    from sqlalchemy import select
+
+    from labeler.models import Item
+
+    query = (
+        select(Item.id)
+        .where(Item.project_id == 1, Item.is_open)
+        .order_by(Item.priority.desc(), Item.id)
+        .limit(1)
+    )
+    sql = str(query.compile(db.engine, compile_kwargs={"literal_binds": True}))
+    with db.engine.connect() as conn:
+        plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+    assert "ix_items_open_queue" in plan and "TEMP B-TREE" not in plan, plan

@@ -13,7 +13,15 @@ import pytest
 from sqlalchemy import func, select
 
 from labeler.extensions import db
-from labeler.models import Annotation, Item, Membership, User
+from labeler.models import (
+    Annotation,
+    GoldLabel,
+    Item,
+    LabelingFunction,
+    Membership,
+    User,
+    WeakVote,
+)
 from labeler.services import assignment, importing, projects
 from labeler.services.errors import BadInput
 
@@ -38,6 +46,25 @@ def _items(project) -> dict[str, Item]:
 
 def _errors(excinfo: pytest.ExceptionInfo[BadInput]) -> list[dict]:
     return excinfo.value.details["errors"]
+
+
+def _gold(project) -> dict[str, tuple[str, str]]:
+    rows = db.session.execute(
+        select(Item.external_id, GoldLabel.label, GoldLabel.source)
+        .join(Item, Item.id == GoldLabel.item_id)
+        .where(GoldLabel.project_id == project.id)
+    )
+    return {ext: (label, source) for ext, label, source in rows}
+
+
+def _votes(project) -> dict[tuple[str, str], int]:
+    rows = db.session.execute(
+        select(LabelingFunction.name, Item.external_id, WeakVote.vote)
+        .join(LabelingFunction, LabelingFunction.id == WeakVote.lf_id)
+        .join(Item, Item.id == WeakVote.item_id)
+        .where(LabelingFunction.project_id == project.id)
+    )
+    return {(lf, ext): vote for lf, ext, vote in rows}
 
 
 def _n_items() -> int:
@@ -166,7 +193,7 @@ def test_label_studio_errors_name_the_task_line(app):
     assert _n_items() == 0
 
 
-def test_wrench_keeps_weak_and_gold_labels(app):
+def test_wrench_gold_and_votes_go_to_their_own_tables(app):
     project = _project()
     wrench = {
         "0": {"label": 1, "weak_labels": [-1, 1, 0], "data": {"text": "check my channel"}},
@@ -174,11 +201,93 @@ def test_wrench_keeps_weak_and_gold_labels(app):
     }
     result = importing.import_file(project, _bytes(json.dumps(wrench)), "wrench")
     assert result.created == 2
-    assert _items(project)["0"].data == {
-        "text": "check my channel",
-        "_weak_labels": [-1, 1, 0],
-        "_gold_label": 1,
+    items = _items(project)
+    assert items["0"].data == {"text": "check my channel"}
+    assert _gold(project) == {"0": ("neg", "wrench"), "1": ("pos", "wrench")}
+    assert _votes(project) == {("wrench_1", "0"): 1, ("wrench_2", "0"): 0}
+    lfs = db.session.scalars(
+        select(LabelingFunction).where(LabelingFunction.project_id == project.id)
+    )
+    assert sorted((lf.name, lf.kind, lf.version) for lf in lfs) == [
+        ("wrench_0", "external", 1),
+        ("wrench_1", "external", 1),
+        ("wrench_2", "external", 1),
+    ]
+    again = importing.import_file(project, _bytes(json.dumps(wrench)), "wrench")
+    assert again.as_dict() == {"created": 0, "updated": 0, "unchanged": 2, "total": 2}
+    wrench["1"]["weak_labels"] = [0, -1, -1]
+    wrench["0"]["label"] = 0
+    changed = importing.import_file(project, _bytes(json.dumps(wrench)), "wrench")
+    assert changed.as_dict() == {"created": 0, "updated": 2, "unchanged": 0, "total": 2}
+    assert _votes(project) == {("wrench_1", "0"): 1, ("wrench_2", "0"): 0, ("wrench_0", "1"): 0}
+    assert _gold(project)["0"] == ("pos", "wrench")
+
+
+def test_wrench_votes_and_labels_out_of_range_name_line_and_field(app):
+    project = _project()
+    text = (
+        '{\n "a": {"label": 0, "weak_labels": [0, 1], "data": {"text": "x"}},\n'
+        ' "b": {"label": 2, "data": {"text": "y"}},\n'
+        ' "c": {"weak_labels": [0, 5], "data": {"text": "z"}},\n'
+        ' "d": {"weak_labels": "1", "data": {"text": "z"}}\n}'
+    )
+    with pytest.raises(BadInput) as excinfo:
+        importing.import_file(project, _bytes(text), "wrench")
+    assert [(e["line"], e["field"]) for e in _errors(excinfo)] == [
+        (3, "label"),
+        (4, "weak_labels"),
+        (5, "weak_labels"),
+    ]
+    assert "vote 1 is 5" in _errors(excinfo)[1]["message"]
+    assert _n_items() == 0
+    assert db.session.scalar(select(func.count()).select_from(WeakVote)) == 0
+
+
+def test_gold_keys_are_kept_apart_and_checked(app):
+    project = _project()
+    importing.import_file(
+        project,
+        _jsonl(
+            {"id": "a", "text": "x", "_gold": "pos"}, {"id": "b", "text": "y", "_gold_label": "neg"}
+        ),
+        "jsonl",
+    )
+    importing.import_file(project, _bytes("id,text,_gold\nc,z,neg\nd,w,\n"), "csv")
+    importing.import_file(
+        project, _bytes('[{"id": "e", "data": {"text": "v", "_gold": "pos"}}]'), "label-studio"
+    )
+    assert {k: v.data for k, v in _items(project).items()} == {
+        "a": {"text": "x"},
+        "b": {"text": "y"},
+        "c": {"text": "z"},
+        "d": {"text": "w"},
+        "e": {"text": "v"},
     }
+    assert _gold(project) == {
+        "a": ("pos", "import"),
+        "b": ("neg", "import"),
+        "c": ("neg", "import"),
+        "e": ("pos", "import"),
+    }
+    with pytest.raises(BadInput) as excinfo:
+        importing.import_file(
+            project,
+            _jsonl(
+                {"id": "f", "text": "x", "_gold": "maybe"},
+                {"id": "g", "text": "x", "_secret": 1},
+                {"id": "h", "text": "x", "_gold": ["pos"]},
+            ),
+            "jsonl",
+        )
+    assert [(e["line"], e["field"]) for e in _errors(excinfo)] == [
+        (1, "_gold"),
+        (2, "_secret"),
+        (3, "_gold"),
+    ]
+    assert "'maybe' is not one of the project's labels (pos, neg)" in _errors(excinfo)[0]["message"]
+    with pytest.raises(BadInput, match="line 2, field '_note'"):
+        importing.import_file(project, _bytes("id,text,_note\nq,z,hi\n"), "csv")
+    assert set(_items(project)) == set("abcde")
 
 
 def test_wrong_json_shape_suggests_the_other_format(app):
@@ -217,9 +326,10 @@ def test_wrench_reference_file(app, shared_data: Path):
     with (shared_data / "wrench" / "youtube" / "valid.json").open("rb") as fh:
         result = importing.import_file(project, fh, "wrench")
     assert result.created == 120
-    item = _items(project)["0"]
-    assert len(item.data["_weak_labels"]) == 10
-    assert item.data["_gold_label"] in (0, 1)
+    assert not any(k.startswith("_") for item in _items(project).values() for k in item.data)
+    assert {label for label, _ in _gold(project).values()} == {"pos", "neg"}
+    assert len(_gold(project)) == 120
+    assert {lf for lf, _ in _votes(project)} <= {f"wrench_{k}" for k in range(10)}
 
 
 def test_import_records(app):

@@ -88,3 +88,38 @@ def test_simulate_input_errors(tmp_path):
         main, ["simulate", str(data), "--label-column", "y", "--out", str(tmp_path)]
     )
     assert missing.exit_code != 0 and "no column 'y'" in missing.output
+
+
+def _text_csv(path, columns="id,text,label", extra=lambda k: ""):
+    words = {"pos": "good great lovely", "neg": "bad awful broken"}
+    lines = [columns]
+    for k in range(60):
+        label = "pos" if k % 2 else "neg"
+        lines.append(f"{k},{words[label]} item number {k}{extra(k)},{label}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_simulate_uses_a_lone_text_column_without_text_column(tmp_path):
+    data = _text_csv(tmp_path / "data.csv")
+    out = tmp_path / "sim"
+    args = ["simulate", str(data), "--label-column", "label", "--strategies", "random"]
+    args += ["--budget", "20", "--batch", "5", "--seeds", "1", "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader((out / "curve.csv").open()))
+    assert float(rows[-1]["accuracy"]) > 0.8  # the words decide the label: TF-IDF learns it
+
+
+def test_simulate_with_two_text_columns_names_text_column(tmp_path):
+    data = _text_csv(tmp_path / "data.csv", "id,text,label,note", lambda k: "")
+    lines = data.read_text().splitlines()
+    data.write_text(
+        "\n".join([lines[0]] + [f"{line},note {k}" for k, line in enumerate(lines[1:])]) + "\n"
+    )
+    args = ["simulate", str(data), "--label-column", "label", "--strategies", "random"]
+    args += ["--budget", "20", "--batch", "5", "--seeds", "1", "--out", str(tmp_path / "o")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert "name the text column with --text-column (one of: text, note)" in result.output
+    assert "Traceback" not in result.output

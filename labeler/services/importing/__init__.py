@@ -1,0 +1,118 @@
+"""Import items (CSV, JSONL, Label Studio, WRENCH) and annotations (CSV).
+
+``readers`` turn bytes into rows and problems and know nothing of projects or
+databases; ``batch`` and ``publish`` write items, ``annotations`` writes human
+labels. Every import is all or nothing and can be repeated:
+
+- a bad row anywhere imports nothing, and the error names the line and the
+  field (up to ``MAX_ERRORS`` of them);
+- rows are matched to items by external id, so importing a file again creates
+  nothing, and a row whose data changed updates its item;
+- hidden fields (gold answers, weak-label votes) go to their own tables, never
+  into the data raters receive;
+- an item import is staged and published in short transactions (``batch``),
+  so a big upload never holds SQLite's single write lock for long.
+
+CSV and JSONL are streamed: memory holds one chunk plus a 16-byte digest per id
+seen (to catch duplicates), never the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import PurePath
+from typing import Any, BinaryIO
+
+from labeler.models import Project
+from labeler.services.errors import BadInput
+from labeler.services.importing.annotations import AnnotationImport
+from labeler.services.importing.batch import import_rows, recover
+from labeler.services.importing.common import (
+    MAX_ERRORS,
+    AnnotationImportResult,
+    ImportResult,
+    hints_of,
+    source_name,
+)
+from labeler.services.importing.readers import READERS, read
+from labeler.services.importing.readers.annotations import vote_rows
+from labeler.services.importing.readers.jsonl import record_rows
+
+FORMATS = tuple(READERS)
+_EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "label-studio"}
+
+__all__ = [
+    "FORMATS",
+    "MAX_ERRORS",
+    "AnnotationImportResult",
+    "ImportResult",
+    "check_format",
+    "guess_format",
+    "import_annotations",
+    "import_file",
+    "import_records",
+    "recover",
+]
+
+
+def guess_format(filename: str) -> str:
+    """The import format for ``filename``, from its extension."""
+    fmt = _EXTENSIONS.get(PurePath(filename or "").suffix.lower())
+    if fmt is None:
+        raise BadInput(
+            f"cannot tell the format of {filename!r} from its extension; "
+            f"name one of: {', '.join(FORMATS)}",
+            {"field": "format", "allowed": list(FORMATS)},
+        )
+    return fmt
+
+
+def check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise BadInput(
+            f"unknown import format {fmt!r}; use one of: {', '.join(FORMATS)}",
+            {"field": "format", "allowed": list(FORMATS)},
+        )
+
+
+def import_file(
+    project: Project,
+    stream: BinaryIO,
+    fmt: str,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Import the items in ``stream`` (bytes in format ``fmt``) into ``project``.
+
+    Raises BadInput with ``details={"errors": [...], "truncated": bool}`` when any
+    row is bad; then nothing is imported. ``progress(n)`` gets the rows read so far.
+    """
+    check_format(fmt)
+    rows = read(fmt, stream, hints_of(project))
+    return import_rows(project, rows, source_name(stream), progress=progress)
+
+
+def import_records(
+    project: Project, records: list[dict[str, Any]], *, gold_source: str | None = None
+) -> ImportResult:
+    """Import items given as a JSON list (the REST API); each is checked like a JSONL line.
+
+    In errors, ``line`` is the record's 1-based position in the list. ``gold_source``
+    names where ``_gold`` answers come from (default ``import``).
+    """
+    if not isinstance(records, list):
+        raise BadInput("send a JSON list of items")
+    return import_rows(
+        project, record_rows(records), "the request", unit="item", gold_source=gold_source
+    )
+
+
+def import_annotations(project: Project, stream: BinaryIO) -> AnnotationImportResult:
+    """Import human labels from a CSV with columns ``item_id,rater,label``.
+
+    Optional columns: ``created_at`` (ISO 8601), ``duration_ms``. Raters missing
+    from the database are created (role rater) and made members of ``project``.
+    A rater's changed label retracts their old one (history is kept).
+    """
+    rows = vote_rows(stream, set(project.label_names))
+    return AnnotationImport(project, source_name(stream)).run(rows)

@@ -1,0 +1,249 @@
+"""Publishing one chunk of a staged batch into items, gold labels and weak votes.
+
+Each call is one short transaction that locks the batch row, moves the next
+``size`` staged rows, deletes them from staging and advances the cursor:
+repeating a call after a crash neither skips nor repeats a row.
+
+Items are matched by external id: a new id creates an item, a changed row
+updates it, an identical one counts as unchanged. Gold labels and WRENCH votes
+given in a row replace the stored ones of that item; a row without them leaves
+the stored ones alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from labeler.extensions import db
+from labeler.models import GoldLabel, ImportBatch, ImportRow, Item, LabelingFunction, WeakVote
+from labeler.models.types import utcnow
+from labeler.services.errors import Conflict
+
+_RETRIES = 5
+
+
+@dataclass
+class _Counts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+def publish_chunk(batch_id: int, size: int) -> bool:
+    """Publish the next ``size`` staged rows of the batch; True once it is all published."""
+    for _ in range(_RETRIES):
+        try:
+            return _publish_chunk(batch_id, size)
+        except IntegrityError:
+            # Another import created the same item (or labeling function) meanwhile:
+            # run the chunk again, which now finds and updates it.
+            db.session.rollback()
+    raise Conflict(
+        "other imports keep writing the same rows; this import is accepted and will "
+        "be finished by the next import of the project"
+    )
+
+
+def _publish_chunk(batch_id: int, size: int) -> bool:
+    locked = select(ImportBatch).where(ImportBatch.id == batch_id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        locked = locked.with_for_update()
+    batch = db.session.execute(locked.execution_options(populate_existing=True)).scalar_one()
+    if batch.status != "publishing":
+        db.session.commit()
+        return True
+    rows = db.session.execute(
+        select(
+            ImportRow.seq,
+            ImportRow.external_id,
+            ImportRow.data,
+            ImportRow.priority,
+            ImportRow.gold,
+            ImportRow.gold_source,
+            ImportRow.votes,
+        )
+        .where(ImportRow.batch_id == batch_id, ImportRow.seq >= batch.published_upto)
+        .order_by(ImportRow.seq)
+        .limit(size)
+    ).all()
+    now = utcnow()
+    if not rows:
+        batch.status, batch.updated_at = "published", now
+        db.session.commit()
+        return True
+    counts = _write(batch.project_id, list(rows), now)
+    db.session.execute(
+        delete(ImportRow).where(ImportRow.batch_id == batch_id, ImportRow.seq <= rows[-1].seq)
+    )
+    batch.published_upto = rows[-1].seq + 1
+    batch.n_created += counts.created
+    batch.n_updated += counts.updated
+    batch.n_unchanged += counts.unchanged
+    batch.updated_at = now
+    db.session.commit()
+    return False
+
+
+def _write(project_id: int, rows: list[Any], now: datetime) -> _Counts:
+    counts = _Counts()
+    stored = {
+        r.external_id: r
+        for r in db.session.execute(
+            select(Item.external_id, Item.id, Item.data, Item.priority).where(
+                Item.project_id == project_id,
+                Item.external_id.in_([row.external_id for row in rows]),
+            )
+        )
+    }
+    lfs = _wrench_lfs(project_id, max((len(r.votes) for r in rows if r.votes), default=0), now)
+    known = [stored[r.external_id].id for r in rows if r.external_id in stored]
+    gold = _stored_gold(known) if any(r.gold for r in rows) else {}
+    votes = _stored_votes(known, lfs) if any(r.votes is not None for r in rows) else {}
+    new: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    hidden: list[Any] = []
+    for row in rows:
+        old = stored.get(row.external_id)
+        if old is None:
+            new.append(_new_item(project_id, row, now))
+            hidden.append(row)
+            continue
+        priority = old.priority if row.priority is None else row.priority
+        gold_same = row.gold is None or gold.get(old.id) == row.gold
+        votes_same = row.votes is None or votes.get(old.id, {}) == _sparse(row.votes)
+        if old.data != row.data or priority != old.priority:
+            changed.append({"id": old.id, "data": row.data, "priority": priority})
+        elif gold_same and votes_same:
+            counts.unchanged += 1
+            continue
+        if not (gold_same and votes_same):
+            hidden.append(row)
+    if new:
+        db.session.execute(insert(Item), new)
+    if changed:
+        db.session.execute(update(Item), changed)
+    counts.created, counts.updated = len(new), len(rows) - len(new) - counts.unchanged
+    if hidden:
+        ids: dict[str, int] = {
+            external_id: item_id
+            for external_id, item_id in db.session.execute(
+                select(Item.external_id, Item.id).where(
+                    Item.project_id == project_id,
+                    Item.external_id.in_([r.external_id for r in hidden]),
+                )
+            )
+        }
+        _write_gold(project_id, [r for r in hidden if r.gold], ids, now)
+        _write_votes([r for r in hidden if r.votes is not None], ids, lfs)
+    return counts
+
+
+def _new_item(project_id: int, row: Any, now: datetime) -> dict[str, Any]:
+    return {
+        "project_id": project_id,
+        "external_id": row.external_id,
+        "data": row.data,
+        "priority": 0.0 if row.priority is None else row.priority,
+        "n_done": 0,
+        "n_leased": 0,
+        "is_open": True,
+        "created_at": now,
+    }
+
+
+def _sparse(votes: list[int]) -> dict[int, int]:
+    return {column: vote for column, vote in enumerate(votes) if vote != -1}
+
+
+def _wrench_lfs(project_id: int, n: int, now: datetime) -> list[int]:
+    """Ids of the project's external LFs ``wrench_0`` .. ``wrench_{n-1}``, created if missing."""
+    if n == 0:
+        return []
+    names = [f"wrench_{k}" for k in range(n)]
+    query = select(LabelingFunction.name, LabelingFunction.id).where(
+        LabelingFunction.project_id == project_id,
+        LabelingFunction.name.in_(names),
+        LabelingFunction.version == 1,
+    )
+    found: dict[str, int] = {name: lf_id for name, lf_id in db.session.execute(query)}
+    missing = [name for name in names if name not in found]
+    if missing:
+        db.session.execute(
+            insert(LabelingFunction),
+            [
+                {
+                    "project_id": project_id,
+                    "name": name,
+                    "kind": "external",
+                    "version": 1,
+                    "active": True,
+                    "created_at": now,
+                }
+                for name in missing
+            ],
+        )
+        found = {name: lf_id for name, lf_id in db.session.execute(query)}
+    return [found[name] for name in names]
+
+
+def _stored_gold(item_ids: list[int]) -> dict[int, str]:
+    if not item_ids:
+        return {}
+    query = select(GoldLabel.item_id, GoldLabel.label).where(GoldLabel.item_id.in_(item_ids))
+    return {item_id: label for item_id, label in db.session.execute(query)}
+
+
+def _stored_votes(item_ids: list[int], lfs: list[int]) -> dict[int, dict[int, int]]:
+    if not item_ids or not lfs:
+        return {}
+    column = {lf_id: k for k, lf_id in enumerate(lfs)}
+    out: dict[int, dict[int, int]] = {}
+    for lf_id, item_id, vote in db.session.execute(
+        select(WeakVote.lf_id, WeakVote.item_id, WeakVote.vote).where(
+            WeakVote.item_id.in_(item_ids), WeakVote.lf_id.in_(lfs)
+        )
+    ):
+        out.setdefault(item_id, {})[column[lf_id]] = vote
+    return out
+
+
+def _write_gold(project_id: int, rows: list[Any], ids: dict[str, int], now: datetime) -> None:
+    if not rows:
+        return
+    item_ids = [ids[r.external_id] for r in rows]
+    db.session.execute(delete(GoldLabel).where(GoldLabel.item_id.in_(item_ids)))
+    db.session.execute(
+        insert(GoldLabel),
+        [
+            {
+                "project_id": project_id,
+                "item_id": ids[r.external_id],
+                "label": r.gold,
+                "source": r.gold_source or "import",
+                "created_at": now,
+            }
+            for r in rows
+        ],
+    )
+
+
+def _write_votes(rows: list[Any], ids: dict[str, int], lfs: list[int]) -> None:
+    if not rows:
+        return
+    item_ids = [ids[r.external_id] for r in rows]
+    if lfs:
+        db.session.execute(
+            delete(WeakVote).where(WeakVote.item_id.in_(item_ids), WeakVote.lf_id.in_(lfs))
+        )
+    values = [
+        {"lf_id": lfs[column], "item_id": ids[r.external_id], "vote": vote}
+        for r in rows
+        for column, vote in _sparse(r.votes or []).items()
+    ]
+    if values:
+        db.session.execute(insert(WeakVote), values)

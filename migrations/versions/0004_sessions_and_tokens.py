@@ -2,12 +2,11 @@
 remember cookie of a user) and api_tokens.revoked_at (revoked tokens are kept
 but authenticate nobody).
 
-Reviewed by hand. down_revision is 0002 on this branch; 0003 is being written
-in parallel, and the chain is re-pointed when the two are merged.
+Reviewed by hand (written in parallel with 0003 and chained after it at the merge).
 
 Revision ID: 0004
-Revises: 0002
-Create Date: 2026-11-24 10:00:00.000000
+Revises: 0003
+Create Date: 2026-11-23 10:00:00.000000
 
 """
 from alembic import op
@@ -15,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0004'
-down_revision = '0002'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

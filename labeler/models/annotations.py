@@ -18,7 +18,7 @@ class AnnotationKind(enum.StrEnum):
     UNSURE = "unsure"
 
 
-class Annotation(db.Model):  # type: ignore[name-defined,misc]
+class Annotation(db.Model):  # type: ignore[name-defined]
     __tablename__ = "annotations"
     __table_args__ = (
         # At most one current annotation per rater and item: the database itself

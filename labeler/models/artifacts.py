@@ -14,7 +14,7 @@ from labeler.extensions import db
 from labeler.models.types import UTCDateTime, utcnow
 
 
-class Artifact(db.Model):  # type: ignore[name-defined,misc]
+class Artifact(db.Model):  # type: ignore[name-defined]
     __tablename__ = "artifacts"
     __table_args__ = (Index("ix_artifacts_lookup", "project_id", "kind", "name"),)
 

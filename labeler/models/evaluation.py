@@ -20,7 +20,7 @@ from labeler.extensions import db
 from labeler.models.types import UTCDateTime, utcnow
 
 
-class GoldLabel(db.Model):  # type: ignore[name-defined,misc]
+class GoldLabel(db.Model):  # type: ignore[name-defined]
     """The known answer of one item: never a human annotation, never shown to raters."""
 
     __tablename__ = "gold_labels"
@@ -39,7 +39,7 @@ class GoldLabel(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class LabelingFunction(db.Model):  # type: ignore[name-defined,misc]
+class LabelingFunction(db.Model):  # type: ignore[name-defined]
     """A voter on a project's items. ``external``: votes imported with the data (WRENCH)."""
 
     __tablename__ = "labeling_functions"
@@ -54,7 +54,7 @@ class LabelingFunction(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class WeakVote(db.Model):  # type: ignore[name-defined,misc]
+class WeakVote(db.Model):  # type: ignore[name-defined]
     """One non-abstain vote: ``vote`` is an index into the project's label set."""
 
     __tablename__ = "weak_votes"

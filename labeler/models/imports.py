@@ -25,7 +25,7 @@ from labeler.models.types import JSONType, UTCDateTime, utcnow
 BATCH_STATUSES = ("pending", "publishing", "published", "failed")
 
 
-class ImportBatch(db.Model):  # type: ignore[name-defined,misc]
+class ImportBatch(db.Model):  # type: ignore[name-defined]
     __tablename__ = "import_batches"
     __table_args__ = (Index("ix_import_batches_project", "project_id", "status"),)
 
@@ -45,7 +45,7 @@ class ImportBatch(db.Model):  # type: ignore[name-defined,misc]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class ImportRow(db.Model):  # type: ignore[name-defined,misc]
+class ImportRow(db.Model):  # type: ignore[name-defined]
     """One checked row of a batch, waiting to be published."""
 
     __tablename__ = "import_rows"

@@ -16,7 +16,7 @@ from labeler.extensions import db
 from labeler.models.types import JSONType, UTCDateTime, utcnow
 
 
-class Item(db.Model):  # type: ignore[name-defined,misc]
+class Item(db.Model):  # type: ignore[name-defined]
     __tablename__ = "items"
     __table_args__ = (
         UniqueConstraint("project_id", "external_id"),
@@ -50,7 +50,7 @@ class Item(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class Lease(db.Model):  # type: ignore[name-defined,misc]
+class Lease(db.Model):  # type: ignore[name-defined]
     __tablename__ = "leases"
     __table_args__ = (
         UniqueConstraint("item_id", "rater_id"),

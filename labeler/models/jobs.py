@@ -12,7 +12,7 @@ from labeler.extensions import db
 from labeler.models.types import JSONType, UTCDateTime, utcnow
 
 
-class Job(db.Model):  # type: ignore[name-defined,misc]
+class Job(db.Model):  # type: ignore[name-defined]
     __tablename__ = "jobs"
     __table_args__ = (Index("ix_jobs_project", "project_id", "kind", "created_at"),)
 

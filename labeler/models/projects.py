@@ -18,7 +18,7 @@ class ProjectKind(enum.StrEnum):
     IMAGE = "image"
 
 
-class Project(db.Model):  # type: ignore[name-defined,misc]
+class Project(db.Model):  # type: ignore[name-defined]
     __tablename__ = "projects"
     __table_args__ = (
         CheckConstraint("overlap >= 1", name="overlap_positive"),
@@ -53,7 +53,7 @@ class Project(db.Model):  # type: ignore[name-defined,misc]
         return f"<Project {self.id} {self.name}>"
 
 
-class Label(db.Model):  # type: ignore[name-defined,misc]
+class Label(db.Model):  # type: ignore[name-defined]
     __tablename__ = "labels"
     __table_args__ = (
         UniqueConstraint("project_id", "name"),
@@ -69,7 +69,7 @@ class Label(db.Model):  # type: ignore[name-defined,misc]
     project: Mapped[Project] = relationship(back_populates="labels")
 
 
-class Membership(db.Model):  # type: ignore[name-defined,misc]
+class Membership(db.Model):  # type: ignore[name-defined]
     __tablename__ = "memberships"
 
     project_id: Mapped[int] = mapped_column(

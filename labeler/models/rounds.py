@@ -14,7 +14,7 @@ from labeler.models.types import JSONType, UTCDateTime, utcnow
 IN_FLIGHT = ("queued", "running")
 
 
-class TrainingRound(db.Model):  # type: ignore[name-defined,misc]
+class TrainingRound(db.Model):  # type: ignore[name-defined]
     __tablename__ = "training_rounds"
     __table_args__ = (
         # At most one round per project in flight: later triggers coalesce into it.

@@ -5,13 +5,14 @@ from __future__ import annotations
 import traceback
 from typing import IO, Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from labeler.extensions import db
-from labeler.models import Job, Project, User
-from labeler.services import artifacts, importing
+from labeler.models import Job, Project, Role, User
+from labeler.services import artifacts, importing, projects
 from labeler.services.enqueue import IMPORT_UPLOAD, enqueue
 from labeler.services.errors import NotFound, ServiceError
+from labeler.services.inputs import as_id
 
 
 def enqueue_import(
@@ -55,7 +56,7 @@ def run_import_job(job_id: int) -> None:
     job.status = "running"
     job.error = None
     db.session.commit()
-    project = db.session.get(Project, job.project_id)
+    project = db.session.get_one(Project, job.project_id)
     params = dict(job.params)
     try:
         stream = artifacts.open_stream(params["artifact_id"])
@@ -64,7 +65,7 @@ def run_import_job(job_id: int) -> None:
         )
     except ServiceError as exc:
         db.session.rollback()
-        job = db.session.get(Job, job_id)
+        job = db.session.get_one(Job, job_id)
         job.status = "failed"
         job.error = exc.message
         job.result = {"details": exc.details}
@@ -73,13 +74,13 @@ def run_import_job(job_id: int) -> None:
         return
     except Exception:
         db.session.rollback()
-        job = db.session.get(Job, job_id)
+        job = db.session.get_one(Job, job_id)
         job.status = "failed"
         job.error = traceback.format_exc(limit=3)
         db.session.commit()
         artifacts.delete(params["artifact_id"])
         raise
-    job = db.session.get(Job, job_id)
+    job = db.session.get_one(Job, job_id)
     job.status = "done"
     job.result = result.as_dict()
     job.progress = result.total
@@ -94,14 +95,28 @@ def job_for(user: User, job_id: int) -> Job:
     Missing jobs, jobs without a project and jobs of projects the user is not a
     member of are the same 404; other roles get 403.
     """
-    # Imported here only to keep this addition in one hunk (no cycle to dodge).
-    from labeler.models import Role
-    from labeler.services import projects
-    from labeler.services.inputs import as_id
-
     job = db.session.get(Job, job_id) if as_id(job_id) is not None else None
     if job is None or job.project_id is None:
         raise NotFound(f"no job {job_id}")
     projects.project_for(user, job.project_id)
     projects.require_role(user, Role.ENGINEER, Role.SME)
     return job
+
+
+def project_job(project: Project, ref: object) -> Job | None:
+    """The job ``ref`` names if it belongs to ``project`` (anything else is None)."""
+    job_id = as_id(ref)
+    job = db.session.get(Job, job_id) if job_id is not None else None
+    return job if job is not None and job.project_id == project.id else None
+
+
+def recent_jobs(project: Project, limit: int = 5) -> list[Job]:
+    """The project's newest jobs, newest first."""
+    return list(
+        db.session.scalars(
+            select(Job)
+            .where(Job.project_id == project.id)
+            .order_by(Job.created_at.desc(), Job.id.desc())
+            .limit(limit)
+        )
+    )

@@ -36,7 +36,11 @@ class ItemIdConverter(PathConverter):
     regex = r"[^/](?:[^/]|/(?!annotations$))*"
 
 
-bp.record_once(lambda state: state.app.url_map.converters.setdefault("item", ItemIdConverter))
+@bp.record_once
+def _register_converter(state: Any) -> None:
+    state.app.url_map.converters.setdefault("item", ItemIdConverter)
+
+
 # Token clients carry no cookie to forge; session clients are checked in ``authenticated``.
 csrf.exempt(bp)
 

@@ -46,7 +46,7 @@ def learning_curve_svg(points: Sequence[tuple[int, float | None, float | None]])
         )
     parts.append(f'<text x="{W / 2:.0f}" y="{H - 1}" text-anchor="middle">labels</text>')
     for k, (name, css) in enumerate((("accuracy", "acc"), ("macro-F1", "f1"))):
-        series = [(n, v[k]) for n, *v in pts if v[k] is not None]
+        series = [(n, value) for n, *v in pts if (value := v[k]) is not None]
         if not series:
             continue
         coords = " ".join(f"{sx(n):.1f},{sy(v):.1f}" for n, v in series)

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, Union
+from typing import Any, Literal, Union
 
 from flask import current_app, g, request
 from pydantic import BaseModel
@@ -28,6 +28,8 @@ from labeler.web.schemas import PATH_PARAMETERS, Error
 
 # A response: a model (JSON), None (no body), or {media type: model or None}.
 ResponseSpec = Union[type[BaseModel], None, Mapping[str, Union[type[BaseModel], None]]]  # noqa: UP007
+
+SchemaMode = Literal["validation", "serialization"]
 
 ERRORS: dict[int, str] = {
     400: "Bad input: the error names the field (details.field) or line",
@@ -69,9 +71,11 @@ class Operation:
             found.add(413)
         return sorted(found)
 
-    def models(self) -> list[tuple[type[BaseModel], str]]:
+    def models(self) -> list[tuple[type[BaseModel], SchemaMode]]:
         """Every model this operation names, with its JSON Schema mode."""
-        out = [(m, "validation") for m in (self.body, self.form, self.query) if m is not None]
+        out: list[tuple[type[BaseModel], SchemaMode]] = [
+            (m, "validation") for m in (self.body, self.form, self.query) if m is not None
+        ]
         for spec in self.responses.values():
             media = spec if isinstance(spec, Mapping) else {"application/json": spec}
             out.extend((m, "serialization") for m in media.values() if m is not None)

@@ -13,7 +13,7 @@ change; inputs are strict and closed.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel
 
@@ -72,8 +72,12 @@ __all__ = [
 
 MAX_JSON_ITEMS = 100_000  # per JSON request; larger imports go as a file
 STATUSES = Literal["queued", "running", "done", "failed"]
-ExportFormat = Literal[tuple(exporting.FORMATS)]  # type: ignore[valid-type]
-ImportFormat = Literal[tuple(importing.FORMATS)]  # type: ignore[valid-type]
+if TYPE_CHECKING:
+    ExportFormat = str
+    ImportFormat = str
+else:  # the services' own lists of formats, as enums in the document
+    ExportFormat = Literal[tuple(exporting.FORMATS)]
+    ImportFormat = Literal[tuple(importing.FORMATS)]
 
 
 class Output(BaseModel):

@@ -11,10 +11,9 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from labeler.extensions import db
-from labeler.models import Job, Project, Role
+from labeler.models import Project, Role
 from labeler.services import exporting, importing, jobs, training
 from labeler.services import projects as project_service
 from labeler.services.errors import BadInput, ServiceError
@@ -70,18 +69,7 @@ def label(pid: str) -> Any:
 @login_required
 def project_page(pid: str) -> Any:
     project = _engineer_project(pid)
-    job = None
-    job_id = request.args.get("job", type=int)
-    if job_id is not None:
-        found = db.session.get(Job, job_id)
-        if found is not None and found.project_id == project.id:
-            job = found.as_dict()
-    recent = db.session.scalars(
-        select(Job)
-        .where(Job.project_id == project.id)
-        .order_by(Job.created_at.desc(), Job.id.desc())
-        .limit(5)
-    )
+    job = jobs.project_job(project, request.args.get("job"))
     rounds = training.recent_rounds(project, 50)
     return render_template(
         "project.html",
@@ -91,8 +79,8 @@ def project_page(pid: str) -> Any:
         strategies=project_service.STRATEGIES,
         import_formats=importing.FORMATS,
         export_formats=list(exporting.FORMATS),
-        job=job,
-        recent_jobs=[j.as_dict() for j in recent],
+        job=job.as_dict() if job is not None else None,
+        recent_jobs=[j.as_dict() for j in jobs.recent_jobs(project)],
         rounds=rounds,
         round_in_flight=training.in_flight(project),
         curve=learning_curve_svg(

@@ -335,3 +335,14 @@ def test_render_markdown(text: str, present: str, absent: str) -> None:
     html = str(render_markdown(text))
     assert present in html
     assert absent not in html
+
+
+@pytest.mark.parametrize("ref", ["99999999999999999999", "%C2%B9", "abc", "-1"])
+def test_project_page_ignores_job_refs_that_are_no_ids(
+    client: Any, make_user: Any, ref: str
+) -> None:
+    eve, _ = make_user("eve", "engineer")
+    project = make_project("jobs-ref", eve)
+    login(client, "eve")
+    resp = client.get(f"/projects/{project.id}?job={ref}")
+    assert resp.status_code == 200

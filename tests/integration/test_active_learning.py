@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from labeler.extensions import db
 from labeler.models import Item, TrainingRound
 from labeler.services import assignment, projects, training, users
+from tests.factories import gen_items, gen_project
 from tests.integration.conftest import broker_for, process_env
 
 WORDS = {
@@ -33,11 +34,8 @@ def _texts(n: int) -> list[dict]:
 
 
 def _project(strategy: str = "margin", retrain_every: int = 4, n: int = 60):
-    project = projects.create_project(
-        "al", ["pos", "neg"], strategy=strategy, retrain_every=retrain_every
-    )
-    db.session.execute(insert(Item), [{"project_id": project.id, **r} for r in _texts(n)])
-    db.session.commit()
+    project = gen_project("al", strategy=strategy, retrain_every=retrain_every)
+    gen_items(project, records=_texts(n))
     return project
 
 

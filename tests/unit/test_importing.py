@@ -24,6 +24,7 @@ from labeler.models import (
 )
 from labeler.services import assignment, importing, projects
 from labeler.services.errors import BadInput
+from tests.factories import gen_project
 
 
 def _bytes(text: str) -> io.BytesIO:
@@ -35,7 +36,7 @@ def _jsonl(*objects: object) -> io.BytesIO:
 
 
 def _project(kind: str = "text", **kw: object):
-    return projects.create_project("p", ["pos", "neg"], kind=kind, **kw)
+    return gen_project(kind=kind, **kw)
 
 
 def _items(project) -> dict[str, Item]:

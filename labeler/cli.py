@@ -226,6 +226,20 @@ def al_run_cmd(project_ref: str, enqueue: bool) -> None:
 @click.option("--batch", type=click.IntRange(1), default=10)
 @click.option("--seeds", type=click.IntRange(1), default=5)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option(
+    "--features",
+    type=click.Choice(["auto", "embeddings", "tfidf", "hashing"]),
+    default="auto",
+    show_default=True,
+    help="Text features, as a project's rounds make them (auto: embeddings, else TF-IDF).",
+)
+@click.option(
+    "--cache",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Keep embeddings here across runs (keyed by the texts and the model).",
+)
+@click.option("--jobs", type=click.IntRange(1), default=1, help="Worker processes (same rows).")
 def simulate_cmd(
     data: str,
     label_column: str,
@@ -235,13 +249,18 @@ def simulate_cmd(
     batch: int,
     seeds: int,
     out: Path,
+    features: str = "auto",
+    cache: Path | None = None,
+    jobs: int = 1,
 ) -> None:
     """Run active learning offline with the true labels as the oracle.
 
     DATA is a CSV file (numeric feature columns, or --text-column) or one of
     scikit-learn's bundled sets: sklearn:digits, sklearn:breast_cancer, sklearn:iris, sklearn:wine.
-    Writes OUT/curve.csv and OUT/curve.png.
+    Writes OUT/curve.csv, OUT/curve.png and OUT/run.json (features used, timings).
     """
+    import time
+
     from labeler.learning import simulate as sim
     from labeler.learning.datasets import load_table
     from labeler.sampling.registry import STRATEGIES
@@ -252,15 +271,58 @@ def simulate_cmd(
         raise click.BadParameter(
             f"unknown {unknown}; choose from {sorted(STRATEGIES)}", param_hint="--strategies"
         )
+    used: dict[str, Any] = {}
+    started = time.perf_counter()
     try:
-        X, y, title = load_table(data, label_column=label_column, text_column=text_column)
+        X, y, title = load_table(
+            data,
+            label_column=label_column,
+            text_column=text_column,
+            features=features,
+            cache=cache,
+            report=used,
+        )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    rows = sim.simulate(X, y, names, budget=budget, batch=batch, seeds=seeds, progress=True)
+    click.echo(_features_line(used))
+    loaded = time.perf_counter()
+    rows = sim.simulate(
+        X, y, names, budget=budget, batch=batch, seeds=seeds, progress=True, n_jobs=jobs
+    )
+    simulated = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     sim.write_csv(rows, out / "curve.csv")
-    sim.plot_curves(rows, out / "curve.png", title=title)
-    click.echo(f"wrote {out / 'curve.csv'} and {out / 'curve.png'}")
+    sim.plot_curves(rows, out / "curve.png", title=f"{title} ({used.get('kind')} features)")
+    run = {
+        "data": data,
+        "title": title,
+        "n_items": int(len(y)),
+        "features": used,
+        "strategies": names,
+        "seeds": list(range(seeds)),
+        "budget": budget,
+        "batch": batch,
+        "jobs": jobs,
+        "timings": {
+            "load_and_featurize_s": round(loaded - started, 3),
+            "simulate_s": round(simulated - loaded, 3),
+            "total_s": round(time.perf_counter() - started, 3),
+        },
+    }
+    (out / "run.json").write_text(json.dumps(run, indent=2) + "\n")
+    click.echo(f"wrote {out / 'curve.csv'}, {out / 'curve.png'} and {out / 'run.json'}")
+
+
+def _features_line(used: dict[str, Any]) -> str:
+    """One line saying which features a simulation uses, and why when it fell back."""
+    kind = used.get("kind")
+    line = f"features: {kind}"
+    if used.get("model"):
+        line += f" ({used['model']} on {used.get('device')}"
+        line += ", from cache)" if used.get("from_cache") else ")"
+    if used.get("fallback"):
+        line += f" (asked for {used.get('requested')}; fell back: {used['fallback']})"
+    return line
 
 
 # ---------------------------------------------------------------- processes

@@ -88,7 +88,7 @@ def load_config(
         "LABELER_IMPORT_CHUNK": int(env.get("LABELER_IMPORT_CHUNK", 2000)),
         "LABELER_EAGER_TASKS": env.get("LABELER_EAGER_TASKS", "") == "1",
         # How rounds featurize text: tfidf, hashing or embeddings (needs labeler[embeddings]).
-        "LABELER_TEXT_FEATURES": env.get("LABELER_TEXT_FEATURES", "tfidf"),
+        "LABELER_TEXT_FEATURES": env.get("LABELER_TEXT_FEATURES", "auto"),
         "LABELER_TASK_VISIBILITY_TIMEOUT": int(env.get("LABELER_TASK_VISIBILITY_TIMEOUT", 900)),
         # A round queued or running longer than this is taken for dead and replaced.
         "LABELER_ROUND_STALE_SECONDS": int(env.get("LABELER_ROUND_STALE_SECONDS", 1800)),

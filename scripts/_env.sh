@@ -15,6 +15,9 @@ ensure_venv() {
   if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
     echo "== installing labeler$extras into $VENV"
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
+    # torch first and pinned: labeler needs it (sentence embeddings), and left to pip a bare
+    # torch requirement resolves to a multi-GB CUDA build; the index serves a CPU wheel.
+    "$VENV/bin/python" -m pip install --quiet "torch==2.13.0"
     "$VENV/bin/python" -m pip install --quiet -e "$ROOT$extras"
     touch "$stamp"
   fi

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import time
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,13 @@ def _bundled(name: str) -> tuple[NDArray[Any], NDArray[Any]]:
 
 
 def load_table(
-    data: str | Path, *, label_column: str, text_column: str | None = None
+    data: str | Path,
+    *,
+    label_column: str,
+    text_column: str | None = None,
+    features: str = "auto",
+    cache: str | Path | None = None,
+    report: dict[str, Any] | None = None,
 ) -> tuple[Any, NDArray[np.int64], str]:
     """Features, integer labels and a title for a simulation.
 
@@ -43,9 +50,19 @@ def load_table(
         The CSV column with the true labels (ignored for bundled sets). Rows
         with an empty label are dropped.
     text_column : str, optional
-        Use this column's text (TF-IDF) as the features; otherwise every other
+        Use this column's text as the features; otherwise every other
         column is a feature (numbers standardised, the rest one-hot), and a
         lone column of free text, when nothing else is usable, is the text.
+    features : {"auto", "embeddings", "tfidf", "hashing"}, default="auto"
+        Text features, with the service's featurizer (``auto``: embeddings,
+        else TF-IDF). The texts are featurized once here, for every
+        strategy and seed of a simulation.
+    cache : str or Path, optional
+        Directory caching embeddings across runs (keyed by texts and model).
+    report : dict, optional
+        Filled with what was used: ``kind`` (``embeddings``, ``tfidf``,
+        ``hashing``, ``tabular`` or ``bundled``), ``model``, ``fallback``,
+        ``featurize_seconds``...
 
     Returns
     -------
@@ -64,6 +81,8 @@ def load_table(
     if text.startswith("sklearn:"):
         name = text.split(":", 1)[1]
         X, y = _bundled(name)
+        if report is not None:
+            report.update(kind="bundled", model=None, fallback=None)
         return X, np.asarray(y, dtype=np.int64), name
     path = Path(text)
     if not path.is_file():
@@ -84,9 +103,10 @@ def load_table(
         raise ValueError(f"{path}: column {label_column!r} has a single label")
     featurizer: Any
     if text_column is not None:
-        featurizer = TextFeaturizer(text_field=text_column)
+        featurizer = TextFeaturizer(text_field=text_column, method=features, cache_dir=cache)
     else:
         featurizer = TabularFeaturizer(exclude=(label_column, "id"))
+    start = time.perf_counter()
     X = featurizer.fit_transform(records)
     if text_column is None and X.shape[1] == 0:
         # Only free text (too many distinct values to one-hot): a lone such column
@@ -97,5 +117,13 @@ def load_table(
                 f"{path}: no numeric or categorical columns to learn from; name the text "
                 f"column with --text-column (one of: {', '.join(free) or 'none'})"
             )
-        X = TextFeaturizer(text_field=free[0]).fit_transform(records)
+        featurizer = TextFeaturizer(text_field=free[0], method=features, cache_dir=cache)
+        X = featurizer.fit_transform(records)
+    if report is not None:
+        info = (
+            featurizer.describe()
+            if isinstance(featurizer, TextFeaturizer)
+            else {"kind": "tabular", "model": None, "fallback": None}
+        )
+        report.update(info, featurize_seconds=round(time.perf_counter() - start, 3))
     return X, codes.astype(np.int64), path.stem

@@ -3,9 +3,9 @@
 Records are the items' ``data`` dicts. Fields whose name starts with ``_``
 (such as a hidden ``_gold`` answer) are never features.
 
-- ``text``: TF-IDF (sparse CSR, fitted per project), or hashing (no
-  vocabulary to keep, for very large projects), or sentence embeddings (the
-  ``embeddings`` extra, see :mod:`labeler.learning.embeddings`).
+- ``text``: sentence embeddings by default, falling back to TF-IDF when the
+  model cannot load; TF-IDF (sparse CSR, fitted per project) or hashing (no
+  vocabulary to keep) on request. See :mod:`labeler.learning.text_features`.
 - ``tabular``: numeric fields (numbers, or strings that all parse as numbers)
   standardised, with missing values imputed by the mean; other fields
   one-hot encoded (``DictVectorizer``), missing ones as ``"<missing>"``.
@@ -30,6 +30,8 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from labeler.learning.text_features import TextFeaturizer
+
 __all__ = [
     "TextFeaturizer",
     "TabularFeaturizer",
@@ -43,96 +45,6 @@ MISSING = "<missing>"
 
 def _kind_name(kind: Any) -> str:
     return str(getattr(kind, "value", kind)).lower()
-
-
-class TextFeaturizer(TransformerMixin, BaseEstimator):
-    """Text field -> TF-IDF, hashed counts, or sentence embeddings.
-
-    Parameters
-    ----------
-    text_field : str, default="text"
-    method : {"tfidf", "hashing", "embeddings"}
-    max_features : int, default=50_000
-        TF-IDF vocabulary cap.
-    ngram_range : tuple, default=(1, 2)
-    min_df : int, default=1
-    n_features : int, default=2**18
-        Hashing width.
-
-    Examples
-    --------
-    >>> f = TextFeaturizer()
-    >>> X = f.fit_transform([{"text": "good film"}, {"text": "bad film"}, {"text": None}])
-    >>> X.shape[0], X.format
-    (3, 'csr')
-    >>> round(float(X[2].sum()), 3)
-    0.0
-    """
-
-    def __init__(
-        self,
-        text_field: str = "text",
-        method: str = "tfidf",
-        *,
-        max_features: int = 50_000,
-        ngram_range: tuple[int, int] = (1, 2),
-        min_df: int = 1,
-        n_features: int = 2**18,
-    ) -> None:
-        self.text_field = text_field
-        self.method = method
-        self.max_features = max_features
-        self.ngram_range = ngram_range
-        self.min_df = min_df
-        self.n_features = n_features
-
-    def _texts(self, records: Sequence[dict[str, Any]]) -> list[str]:
-        out = []
-        for r in records:
-            v = r.get(self.text_field)
-            out.append("" if v is None else str(v))
-        return out
-
-    def fit(self, records: Sequence[dict[str, Any]], y: Any = None) -> TextFeaturizer:
-        texts = self._texts(records)
-        if self.method == "tfidf":
-            from sklearn.feature_extraction.text import TfidfVectorizer
-
-            self.vectorizer_: Any = TfidfVectorizer(
-                max_features=self.max_features,
-                ngram_range=self.ngram_range,
-                min_df=self.min_df,
-                sublinear_tf=True,
-                dtype=np.float32,
-            )
-            try:
-                self.vectorizer_.fit(texts)
-            except ValueError:  # every text empty or stop words only: no vocabulary
-                self.vectorizer_ = None
-        elif self.method == "hashing":
-            from sklearn.feature_extraction.text import HashingVectorizer
-
-            self.vectorizer_ = HashingVectorizer(
-                n_features=self.n_features,
-                ngram_range=self.ngram_range,
-                alternate_sign=False,
-                dtype=np.float32,
-            )
-        elif self.method == "embeddings":
-            from labeler.learning.embeddings import SentenceEmbedder
-
-            self.vectorizer_ = SentenceEmbedder()
-        else:
-            raise ValueError(
-                f"unknown text method {self.method!r}; use tfidf, hashing or embeddings"
-            )
-        return self
-
-    def transform(self, records: Sequence[dict[str, Any]]) -> Any:
-        texts = self._texts(records)
-        if self.vectorizer_ is None:
-            return sp.csr_matrix((len(texts), 1), dtype=np.float32)
-        return self.vectorizer_.transform(texts)
 
 
 def _as_number(v: Any) -> float | None:
@@ -333,6 +245,9 @@ class ImageFeaturizer(TransformerMixin, BaseEstimator):
 def make_featurizer(kind: Any, *, text_field: str = "text", **params: Any) -> BaseEstimator:
     """An unfitted featurizer for a project kind (``text``, ``tabular`` or ``image``).
 
+    Text defaults to ``method="auto"`` (embeddings, else TF-IDF); the service
+    passes ``LABELER_TEXT_FEATURES`` and ``labeler simulate`` its ``--features``.
+
     Examples
     --------
     >>> make_featurizer("text", method="hashing")
@@ -362,13 +277,14 @@ def featurize(
     text_field : str
         The field holding the text (or, for images, the pixels).
     **params
-        Featurizer options, e.g. ``method="hashing"`` for text.
+        Featurizer options, e.g. ``method="hashing"`` for text (default
+        ``"auto"``: embeddings when the model loads, else TF-IDF).
 
     Examples
     --------
-    >>> X, f = featurize("text", [{"text": "a good day"}, {"text": "a bad day"}])
-    >>> X.shape[0], type(f).__name__
-    (2, 'TextFeaturizer')
+    >>> X, f = featurize("text", [{"text": "a good day"}, {"text": "a bad day"}], method="tfidf")
+    >>> X.shape[0], type(f).__name__, f.method_
+    (2, 'TextFeaturizer', 'tfidf')
     >>> X, _ = featurize("image", [{"image": [0, 16]}, {"image": [8, 8]}], text_field="image")
     >>> X.tolist()
     [[0.0, 1.0], [0.5, 0.5]]

@@ -5,16 +5,20 @@ seed set from the pool, then rounds of ``train -> score on the held-out split
 -> select a batch -> reveal its labels`` until ``budget`` labels. Every
 strategy sees the same splits and seed sets, so curves are paired by seed.
 ``labeler simulate`` writes :func:`simulate`'s rows with :func:`write_csv` and
-the plot with :func:`plot_curves`.
+the plot with :func:`plot_curves` (both in :mod:`labeler.learning.curves`).
+
+What does not change between rounds is computed once: the features (by the
+caller, before any strategy or seed), each seed's split and its pool and test
+rows. A (seed, strategy) cell depends only on its seed and name, never on
+which cells ran before it in the same process, so ``n_jobs`` worker
+processes give the same rows as one.
 """
 
 from __future__ import annotations
 
-import csv
 import zlib
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from pathlib import Path
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,6 +27,14 @@ from sklearn.base import BaseEstimator
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import train_test_split
 
+from labeler.learning.curves import (
+    CSV_COLUMNS,
+    labels_to_reach,
+    plot_curves,
+    read_csv,
+    summarize,
+    write_csv,
+)
 from labeler.learning.training import make_model, train
 from labeler.sampling._base import few_threads, rowwise, take_rows
 from labeler.sampling.region import RegionSampler
@@ -38,8 +50,6 @@ __all__ = [
     "read_csv",
     "plot_curves",
 ]
-
-CSV_COLUMNS = ("strategy", "seed", "n_labels", "accuracy", "macro_f1")
 
 
 def _split(X: Any, y: np.ndarray, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -77,12 +87,14 @@ def simulate(
     model: BaseEstimator | None = None,
     progress: bool = False,
     strategy_options: dict[str, dict[str, Any]] | None = None,
+    n_jobs: int = 1,
 ) -> list[dict[str, Any]]:
     """Run the active-learning loop offline for every strategy and seed.
 
     Parameters
     ----------
     X : array-like or sparse matrix of shape (n_samples, n_features)
+        Featurized once by the caller; every strategy and seed reuses it.
     y : array-like of shape (n_samples,)
         The true labels (the oracle).
     strategies : sequence of str
@@ -103,12 +115,18 @@ def simulate(
         Show a tqdm progress bar.
     strategy_options : dict, optional
         Extra keyword arguments per strategy name.
+    n_jobs : int, default=1
+        Worker processes for the (seed, strategy) cells. The rows, and their
+        order, do not depend on it. The workers are spawned (not forked), so a
+        script calling this with ``n_jobs > 1`` needs the usual
+        ``if __name__ == "__main__":`` guard.
 
     Returns
     -------
     list of dict
         One row per strategy, seed and round: ``strategy, seed, n_labels,
-        accuracy, macro_f1`` plus ``strategy_used`` and ``cold_start``.
+        accuracy, macro_f1`` plus ``strategy_used`` and ``cold_start``;
+        seeds in order, strategies in the given order within a seed.
 
     Examples
     --------
@@ -123,114 +141,191 @@ def simulate(
     for name in strategies:
         if name not in STRATEGIES:
             raise ValueError(f"unknown strategy {name!r}; expected one of {sorted(STRATEGIES)}")
+    if n_jobs < 1:
+        raise ValueError(f"n_jobs must be at least 1, got {n_jobs}")
     y_all = np.asarray(y)
-    X = rowwise(X)
     seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     n_initial = batch if n_initial is None else n_initial
-    classes = np.unique(y_all).tolist()
-    options = strategy_options or {}
+    setup = _Setup(
+        X=rowwise(X),
+        y=y_all,
+        budget=budget,
+        batch=batch,
+        n_initial=n_initial,
+        test_size=test_size,
+        classes=np.unique(y_all).tolist(),
+        model=model,
+        model_name=model_name,
+        options=strategy_options or {},
+    )
+    cells = [(seed, name) for seed in seed_list for name in strategies]
     rounds_per_run = 1 + max(0, -(-(budget - n_initial) // batch))
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(seed_list) * len(strategies) * rounds_per_run, unit="round")
-    rows: list[dict[str, Any]] = []
+        bar = tqdm(total=len(cells) * rounds_per_run, unit="round")
     try:
-        with few_threads(y_all.shape[0]):
-            _run(
-                X,
-                y_all,
-                strategies,
-                seed_list,
-                rows,
-                bar,
-                budget=budget,
-                batch=batch,
-                n_initial=n_initial,
-                test_size=test_size,
-                classes=classes,
-                model=model,
-                model_name=model_name,
-                options=options,
-            )
+        if n_jobs == 1 or len(cells) <= 1:
+            results = _run_here(setup, cells, bar)
+        else:
+            results = _run_in_processes(setup, cells, bar, min(n_jobs, len(cells)))
     finally:
         if bar is not None:
             bar.close()
-    return rows
+    return [row for cell in cells for row in results[cell]]
 
 
-def _run(
-    X: Any,
-    y_all: np.ndarray,
-    strategies: Sequence[str],
-    seed_list: list[int],
-    rows: list[dict[str, Any]],
-    bar: Any,
-    *,
-    budget: int,
-    batch: int,
-    n_initial: int,
-    test_size: float,
-    classes: list[Any],
-    model: BaseEstimator | None,
-    model_name: str,
-    options: dict[str, dict[str, Any]],
-) -> None:
-    for seed in seed_list:
-        pool, test = _split(X, y_all, test_size, seed)
-        X_pool, y_pool = take_rows(X, pool), y_all[pool]
-        X_test, y_test = take_rows(X, test), y_all[test]
-        init = np.random.default_rng(seed).choice(
-            pool.size, size=min(n_initial, pool.size), replace=False
-        )
-        for name in strategies:
-            rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
-            y_part = np.full(
-                pool.size, -1, dtype=y_pool.dtype if y_pool.dtype.kind in "iu" else object
+@dataclass
+class _Setup:
+    """What every (seed, strategy) cell shares; sent once to each worker process."""
+
+    X: Any
+    y: np.ndarray
+    budget: int
+    batch: int
+    n_initial: int
+    test_size: float
+    classes: list[Any]
+    model: BaseEstimator | None
+    model_name: str
+    options: dict[str, dict[str, Any]]
+
+
+@dataclass
+class _SeedData:
+    X_pool: Any
+    y_pool: np.ndarray
+    X_test: Any
+    y_test: np.ndarray
+    init: np.ndarray
+
+
+Cell = tuple[int, str]
+
+
+def _seed_data(setup: _Setup, seed: int) -> _SeedData:
+    pool, test = _split(setup.X, setup.y, setup.test_size, seed)
+    init = np.random.default_rng(seed).choice(
+        pool.size, size=min(setup.n_initial, pool.size), replace=False
+    )
+    return _SeedData(
+        take_rows(setup.X, pool), setup.y[pool], take_rows(setup.X, test), setup.y[test], init
+    )
+
+
+def _run_here(setup: _Setup, cells: list[Cell], bar: Any) -> dict[Cell, list[dict[str, Any]]]:
+    tick = (lambda: bar.update(1)) if bar is not None else None
+    by_seed: dict[int, _SeedData] = {}
+    out = {}
+    with few_threads(setup.y.shape[0]):
+        for seed, name in cells:
+            if seed not in by_seed:
+                by_seed.clear()  # cells come seed by seed: keep one seed's rows at a time
+                by_seed[seed] = _seed_data(setup, seed)
+            out[(seed, name)] = _run_cell(setup, by_seed[seed], seed, name, tick)
+    return out
+
+
+# In a worker process: the shared setup (sent once) and the last seed's rows.
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(setup: _Setup) -> None:
+    from threadpoolctl import threadpool_limits
+
+    # n_jobs processes already use the cores; BLAS threads on top would fight them
+    _WORKER["limits"] = threadpool_limits(limits=1)
+    _WORKER["setup"] = setup
+    _WORKER["seed"] = None
+
+
+def _worker_cell(cell: Cell) -> tuple[Cell, list[dict[str, Any]]]:
+    setup: _Setup = _WORKER["setup"]
+    seed, name = cell
+    if _WORKER["seed"] != seed:
+        _WORKER["data"], _WORKER["seed"] = _seed_data(setup, seed), seed
+    return cell, _run_cell(setup, _WORKER["data"], seed, name, None)
+
+
+def _run_in_processes(
+    setup: _Setup, cells: list[Cell], bar: Any, n_jobs: int
+) -> dict[Cell, list[dict[str, Any]]]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # spawn, not fork: the parent may hold torch and OpenMP thread pools that do not survive fork
+    ctx = multiprocessing.get_context("spawn")
+    out = {}
+    with ProcessPoolExecutor(
+        max_workers=n_jobs, mp_context=ctx, initializer=_init_worker, initargs=(setup,)
+    ) as pool:
+        futures = [pool.submit(_worker_cell, cell) for cell in cells]
+        for fut in as_completed(futures):
+            cell, rows = fut.result()
+            out[cell] = rows
+            if bar is not None:
+                bar.update(len(rows))
+    return out
+
+
+def _run_cell(
+    setup: _Setup,
+    data: _SeedData,
+    seed: int,
+    name: str,
+    tick: Callable[[], Any] | None,
+) -> list[dict[str, Any]]:
+    """One strategy's learning curve on one seed's split."""
+    rows: list[dict[str, Any]] = []
+    X_pool, y_pool, init = data.X_pool, data.y_pool, data.init
+    n_pool = y_pool.shape[0]
+    rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
+    y_part = np.full(n_pool, -1, dtype=y_pool.dtype if y_pool.dtype.kind in "iu" else object)
+    y_part[init] = y_pool[init]
+    state = RegionSampler(random_state=seed) if name == "region" else None
+    used, cold = "random", False
+    while True:
+        labeled = np.flatnonzero(y_part != -1)
+        y_seen = y_pool[labeled]
+        fitted = None
+        if np.unique(y_seen).size >= 2:
+            template = (
+                setup.model
+                if setup.model is not None
+                else make_model(setup.model_name, random_state=seed)
             )
-            y_part[init] = y_pool[init]
-            state = RegionSampler(random_state=seed) if name == "region" else None
-            used, cold = "random", False
-            while True:
-                labeled = np.flatnonzero(y_part != -1)
-                y_seen = y_pool[labeled]
-                fitted = None
-                if np.unique(y_seen).size >= 2:
-                    template = (
-                        model if model is not None else make_model(model_name, random_state=seed)
-                    )
-                    fitted = train(take_rows(X_pool, labeled), y_seen, model=template)
-                acc, f1 = _evaluate(fitted, y_seen, X_test, y_test)
-                rows.append(
-                    {
-                        "strategy": name,
-                        "seed": seed,
-                        "n_labels": int(labeled.size),
-                        "accuracy": acc,
-                        "macro_f1": f1,
-                        "strategy_used": used,
-                        "cold_start": cold,
-                    }
-                )
-                if bar is not None:
-                    bar.update(1)
-                k = min(batch, budget - labeled.size, pool.size - labeled.size)
-                if k <= 0:
-                    break
-                sel = select(
-                    name,
-                    fitted,
-                    X_pool,
-                    k,
-                    y=y_part,
-                    classes=classes,
-                    state=state,
-                    random_state=rng,
-                    **options.get(name, {}),
-                )
-                used, cold = sel.info["strategy_used"], bool(sel.info["cold_start"])
-                y_part[sel.indices] = y_pool[sel.indices]
+            fitted = train(take_rows(X_pool, labeled), y_seen, model=template)
+        acc, f1 = _evaluate(fitted, y_seen, data.X_test, data.y_test)
+        rows.append(
+            {
+                "strategy": name,
+                "seed": seed,
+                "n_labels": int(labeled.size),
+                "accuracy": acc,
+                "macro_f1": f1,
+                "strategy_used": used,
+                "cold_start": cold,
+            }
+        )
+        if tick is not None:
+            tick()
+        k = min(setup.batch, setup.budget - labeled.size, n_pool - labeled.size)
+        if k <= 0:
+            return rows
+        sel = select(
+            name,
+            fitted,
+            X_pool,
+            k,
+            y=y_part,
+            classes=setup.classes,
+            state=state,
+            random_state=rng,
+            **setup.options.get(name, {}),
+        )
+        used, cold = sel.info["strategy_used"], bool(sel.info["cold_start"])
+        y_part[sel.indices] = y_pool[sel.indices]
 
 
 def reference_accuracy(
@@ -263,131 +358,3 @@ def reference_accuracy(
         fitted = train(take_rows(X, pool), y_all[pool], model=template)
         out[seed] = float(accuracy_score(y_all[test], fitted.predict(take_rows(X, test))))
     return out
-
-
-def summarize(
-    rows: Iterable[dict[str, Any]], metric: str = "accuracy"
-) -> dict[str, dict[int, dict[str, float]]]:
-    """Per strategy and label count: mean, std, min, max of ``metric`` over seeds.
-
-    Examples
-    --------
-    >>> rows = [{"strategy": "m", "n_labels": 10, "accuracy": a} for a in (0.5, 0.7)]
-    >>> summarize(rows)["m"][10]["mean"]
-    0.6
-    """
-    groups: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for r in rows:
-        groups[r["strategy"]][int(r["n_labels"])].append(float(r[metric]))
-    out: dict[str, dict[int, dict[str, float]]] = {}
-    for name, by_n in groups.items():
-        out[name] = {}
-        for n, vals in sorted(by_n.items()):
-            a = np.asarray(vals)
-            out[name][n] = {
-                "mean": round(float(a.mean()), 10),
-                "std": float(a.std()),
-                "min": float(a.min()),
-                "max": float(a.max()),
-                "count": float(a.size),
-            }
-    return out
-
-
-def labels_to_reach(
-    rows: Iterable[dict[str, Any]], strategy: str, target: float, metric: str = "accuracy"
-) -> int | None:
-    """Fewest labels at which the seed-averaged ``metric`` reaches ``target``.
-
-    None when the curve never gets there.
-
-    Examples
-    --------
-    >>> rows = [{"strategy": "m", "n_labels": n, "accuracy": a} for n, a in [(10, .5), (20, .9)]]
-    >>> labels_to_reach(rows, "m", 0.8), labels_to_reach(rows, "m", 0.95)
-    (20, None)
-    """
-    curve = summarize(rows, metric).get(strategy, {})
-    for n, stats in sorted(curve.items()):
-        if stats["mean"] >= target:
-            return n
-    return None
-
-
-def write_csv(rows: Iterable[dict[str, Any]], path: str | Path) -> Path:
-    """Write the curve rows with columns ``strategy,seed,n_labels,accuracy,macro_f1``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(CSV_COLUMNS)
-        for r in rows:
-            w.writerow(
-                [
-                    r["strategy"],
-                    r["seed"],
-                    r["n_labels"],
-                    f"{r['accuracy']:.6f}",
-                    f"{r['macro_f1']:.6f}",
-                ]
-            )
-    return path
-
-
-def read_csv(path: str | Path) -> list[dict[str, Any]]:
-    """Read rows written by :func:`write_csv`."""
-    with Path(path).open(newline="") as fh:
-        return [
-            {
-                "strategy": r["strategy"],
-                "seed": int(r["seed"]),
-                "n_labels": int(r["n_labels"]),
-                "accuracy": float(r["accuracy"]),
-                "macro_f1": float(r["macro_f1"]),
-            }
-            for r in csv.DictReader(fh)
-        ]
-
-
-def plot_curves(
-    rows: Iterable[dict[str, Any]],
-    path: str | Path,
-    *,
-    title: str | None = None,
-    reference: float | None = None,
-) -> Path:
-    """Plot accuracy and macro-F1 against labels: mean line and min-max band over seeds.
-
-    ``reference`` draws a dashed line (e.g. the whole-pool accuracy).
-    Uses matplotlib's Agg backend; writes a PNG.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = list(rows)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True)
-    for ax, metric, label in zip(
-        axes, ("accuracy", "macro_f1"), ("accuracy", "macro-F1"), strict=True
-    ):
-        for name, curve in summarize(rows, metric).items():
-            ns = np.array(sorted(curve))
-            mean = np.array([curve[n]["mean"] for n in ns])
-            lo = np.array([curve[n]["min"] for n in ns])
-            hi = np.array([curve[n]["max"] for n in ns])
-            (line,) = ax.plot(ns, mean, label=name, linewidth=1.8)
-            ax.fill_between(ns, lo, hi, color=line.get_color(), alpha=0.15, linewidth=0)
-        if reference is not None and metric == "accuracy":
-            ax.axhline(reference, color="black", linestyle="--", linewidth=1, label="whole pool")
-        ax.set_xlabel("labels")
-        ax.set_ylabel(f"held-out {label}")
-        ax.grid(alpha=0.3)
-    axes[0].legend(loc="lower right", fontsize=9)
-    n_seeds = len({r["seed"] for r in rows})
-    fig.suptitle(title or f"Learning curves (mean, band = min-max over {n_seeds} seeds)")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path

@@ -15,6 +15,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from labeler.quality.consensus import SKIP_LABELS, consensus_labels
 from labeler.sampling._base import few_threads
+from labeler.sampling.fitting import fit_estimator
 
 __all__ = [
     "MODELS",
@@ -115,7 +116,7 @@ def train(
         raise ValueError("training needs at least two classes among the labels")
     est = clone(model) if model is not None else make_model(model_name, random_state=random_state)
     with few_threads(y_arr.shape[0]):
-        return est.fit(X, y_arr)
+        return fit_estimator(est, X, y_arr)
 
 
 def cross_validated_scores(

@@ -38,6 +38,7 @@ from labeler.sampling._base import (
     unlabeled_mask,
 )
 from labeler.sampling.cluster import diverse_top_n
+from labeler.sampling.fitting import fit_estimator
 from labeler.sampling.measures import consensus_entropy, kl_max_disagreement, vote_entropy
 
 __all__ = [
@@ -180,8 +181,8 @@ class Committee(ClassifierMixin, BaseEstimator):
             member.set_params(random_state=child_seed(rng))
         if self.bootstrap:
             rows = stratified_bootstrap(y, rng)
-            return member.fit(take_rows(X, rows), y[rows])
-        return member.fit(X, y)
+            return fit_estimator(member, take_rows(X, rows), y[rows])
+        return fit_estimator(member, X, y)
 
     def _stacked_linear(self) -> tuple[NDArray[Any], NDArray[Any]] | None:
         """One coefficient matrix for all members, when they are all plain logregs."""

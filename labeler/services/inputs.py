@@ -47,6 +47,8 @@ LEASE_MAX = 7 * 24 * 3600  # a week
 RETRAIN_EVERY_MAX = 1_000_000
 INSTRUCTIONS_MAX = 100_000
 INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+MY_ANSWERS_MAX = 100
 ITEM_ID_MAX = 255
 USER_NAME_MAX = 80
 TOKEN_NAME_MAX = 80
@@ -204,6 +206,20 @@ class NewAnnotation(Input):
     )
     kind: AnswerKind | None = None
     duration_ms: DurationMs | None = None
+    replaces: Annotated[int, Field(ge=1, le=INT64_MAX), Integral] | None = Field(
+        default=None,
+        description="To change your answer: the id of your current annotation of the item. "
+        "A different answer without it, when you have one, is a 409 naming the current one.",
+    )
+
+
+class MyAnswersQuery(Input):
+    """The query string of the rater's recent answers."""
+
+    # Query strings are text: "10" is a number here.
+    model_config = ConfigDict(strict=False, extra="ignore", regex_engine="python-re")
+
+    limit: Annotated[int, Field(ge=1, le=MY_ANSWERS_MAX)] = 10
 
 
 class NewMember(Input):

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from labeler.extensions import db
-from labeler.models import Annotation, Item, Label, Membership, Project, Role, User
+from labeler.models import Annotation, AnnotationKind, Item, Label, Membership, Project, Role, User
+from labeler.services import queue
 from labeler.services.errors import BadInput, Conflict, Forbidden, NotFound
 from labeler.services.inputs import (
     HOTKEYS,
@@ -178,35 +179,46 @@ def update_project(project: Project, patch: ProjectPatch | None = None, **fields
 
 
 def project_progress(project: Project, rater: User | None = None) -> dict[str, Any]:
-    """Counts for progress bars: items, fully labeled items, annotations, and the rater's own."""
-    n_items, n_complete = db.session.execute(
+    """Counts for progress bars; none of them can pass its total.
+
+    ``n_annotations`` counts the answers that fill an item's ``overlap`` slots
+    (labels and unsure; skips give their slot back), at most ``overlap`` per item,
+    so it never exceeds ``target_annotations``. For a rater: ``mine`` (their
+    labels), ``mine_by_kind`` (label, unsure, skip) and ``left_for_me`` (items they
+    can still get, at least that many when ``left_capped``).
+    """
+    k = project.overlap
+    filled = case((Item.n_done > k, k), else_=Item.n_done)
+    n_items, n_complete, n_filled = db.session.execute(
         select(
             func.count(Item.id),
-            func.coalesce(func.sum((Item.n_done >= project.overlap).cast(db.Integer)), 0),
+            func.coalesce(func.sum(case((Item.n_done >= k, 1), else_=0)), 0),
+            func.coalesce(func.sum(filled), 0),
         ).where(Item.project_id == project.id)
     ).one()
-    n_annotations = db.session.scalar(
-        select(func.count(Annotation.id)).where(
-            Annotation.project_id == project.id, Annotation.is_current
-        )
-    )
     out: dict[str, Any] = {
         "n_items": int(n_items),
         "n_complete": int(n_complete),
-        "n_annotations": int(n_annotations or 0),
-        "target_annotations": int(n_items) * project.overlap,
+        "n_annotations": int(n_filled),
+        "target_annotations": int(n_items) * k,
     }
     if rater is not None:
-        out["mine"] = int(
-            db.session.scalar(
-                select(func.count(Annotation.id)).where(
-                    Annotation.project_id == project.id,
-                    Annotation.rater_id == rater.id,
-                    Annotation.is_current,
-                )
+        by_kind = {kind.value: 0 for kind in AnnotationKind}
+        for kind, n in db.session.execute(
+            select(Annotation.kind, func.count(Annotation.id))
+            .where(
+                Annotation.project_id == project.id,
+                Annotation.rater_id == rater.id,
+                Annotation.is_current,
             )
-            or 0
-        )
+            .group_by(Annotation.kind)
+        ):
+            by_kind[kind] = int(n)
+        left, capped = queue.left_for(project, rater)
+        out["mine"] = by_kind[AnnotationKind.LABEL.value]
+        out["mine_by_kind"] = by_kind
+        out["left_for_me"] = left
+        out["left_capped"] = capped
     return out
 
 

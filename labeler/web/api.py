@@ -17,7 +17,7 @@ from werkzeug.routing import PathConverter
 
 from labeler.extensions import csrf
 from labeler.models import Project, Role, User
-from labeler.services import assignment, exporting, importing, jobs, training
+from labeler.services import assignment, exporting, importing, jobs, queue, training
 from labeler.services import projects as project_service
 from labeler.services import users as user_service
 from labeler.services.errors import NotFound, ServiceError
@@ -30,10 +30,11 @@ bp = Blueprint("api", __name__)
 
 
 class ItemIdConverter(PathConverter):
-    """An external item id in a path: slashes allowed, but ``<id>/annotations`` is the
-    answer route, so the item route does not also claim it (one resource, one ``Allow``)."""
+    """An external item id in a path: slashes allowed, but ``<id>/annotations`` and
+    ``<id>/lease`` are routes of their own, so the item route does not also claim them
+    (one resource, one ``Allow``)."""
 
-    regex = r"[^/](?:[^/]|/(?!annotations$))*"
+    regex = r"[^/](?:[^/]|/(?!(?:annotations|lease)$))*"
 
 
 @bp.record_once
@@ -237,7 +238,8 @@ def next_item(project: Project) -> Any:
 @bp.post("/projects/<pid>/items/<item:iid>/annotations")
 @authenticated
 @declare(
-    "Answer an item; a label must be one of the project's set",
+    "Answer an item; a label must be one of the project's set. The same answer again "
+    "is idempotent; a different one is a change only with `replaces` (else 409)",
     body=s.NewAnnotation,
     responses={201: s.Annotation},
     errors=(409,),
@@ -251,6 +253,7 @@ def annotate(project: Project, iid: str, body: s.NewAnnotation) -> Any:
         kind=body.kind,
         duration_ms=body.duration_ms,
         origin="ui" if request.headers.get("X-Labeler-Client") == "ui" else "api",
+        replaces=body.replaces,
     )
     if not answered.round_in_flight:
         training.maybe_trigger(project)
@@ -315,3 +318,36 @@ def rounds(project: Project) -> Any:
 )
 def get_job(job_id: int) -> Any:
     return jsonify(jobs.job_for(g.user, job_id).as_dict())
+
+
+@bp.post("/projects/<pid>/items/<item:iid>/lease")
+@authenticated
+@declare(
+    "Renew the caller's lease on an item (a heartbeat while the rater works on it); "
+    "409 when the lease is lost and the item was taken, or the caller answered it",
+    responses={200: s.Assignment},
+    errors=(409,),
+)
+def renew_lease(project: Project, iid: str) -> Any:
+    return jsonify(_assignment(project, queue.renew_lease(project, g.user, _item_ref(iid))))
+
+
+@bp.get("/projects/<pid>/queue")
+@authenticated
+@declare(
+    "The caller's queue: items left, items held by other raters, when a lease runs out",
+    responses={200: s.QueueStatus},
+)
+def queue_status(project: Project) -> Any:
+    return jsonify(queue.queue_status(project, g.user))
+
+
+@bp.get("/projects/<pid>/my/answers")
+@authenticated
+@declare(
+    "The caller's recent answers in the project, newest first, history included",
+    query=s.MyAnswersQuery,
+    responses={200: s.MyAnswerList},
+)
+def my_answers(project: Project, query: s.MyAnswersQuery) -> Any:
+    return jsonify({"answers": queue.my_answers(project, g.user, query.limit)})

@@ -24,6 +24,7 @@ from labeler.services.inputs import (
     ITEM_ID_MAX,
     Input,
     Kind,
+    MyAnswersQuery,
     NewAnnotation,
     NewMember,
     NewProject,
@@ -49,6 +50,10 @@ __all__ = [
     "Label",
     "Me",
     "MemberAdded",
+    "MyAnswer",
+    "MyAnswerList",
+    "MyAnswersQuery",
+    "QueueStatus",
     "NewAnnotation",
     "NewItems",
     "NewMember",
@@ -111,12 +116,27 @@ class Label(Output):
     hotkey: str
 
 
+class AnswerCounts(Output):
+    label: int
+    unsure: int
+    skip: int
+
+
 class Progress(Output):
     n_items: int
-    n_complete: int
-    n_annotations: int
-    target_annotations: int
-    mine: int | None = Field(default=None, description="The caller's own current answers")
+    n_complete: int = Field(description="Items with `overlap` answers")
+    n_annotations: int = Field(
+        description="Answers filling items' slots (labels, unsure; at most `overlap` per item)"
+    )
+    target_annotations: int = Field(description="n_items * overlap")
+    mine: int | None = Field(default=None, description="The caller's own current labels")
+    mine_by_kind: AnswerCounts | None = Field(
+        default=None, description="The caller's current answers by kind"
+    )
+    left_for_me: int | None = Field(
+        default=None, description="Items the caller can still get (their held item included)"
+    )
+    left_capped: bool | None = Field(default=None, description="left_for_me is a lower bound")
 
 
 class Project(Output):
@@ -216,6 +236,29 @@ class Annotation(Output):
     kind: Literal[ANSWER_KINDS]  # type: ignore[valid-type]
     label: str | None
     created_at: datetime
+
+
+class QueueStatus(Output):
+    """Why `next` has (or has not) something for the caller."""
+
+    available: int = Field(description="Items the caller can still get, their held one included")
+    available_capped: bool = Field(description="available is a lower bound")
+    held_by_others: int = Field(
+        description="Items the caller could answer whose free slots other raters' leases hold"
+    )
+    next_expiry: datetime | None = Field(description="When the first of those leases runs out")
+    holding: str | None = Field(description="The item the caller holds a lease on")
+
+
+class MyAnswer(Annotation):
+    status: Literal["current", "changed", "undone"]
+    current_id: int | None = Field(
+        description="The caller's current annotation of the item (send it as `replaces`)"
+    )
+
+
+class MyAnswerList(Output):
+    answers: list[MyAnswer]
 
 
 # ---------------------------------------------------------------- export, rounds, jobs

@@ -102,14 +102,14 @@ def test_label_with_the_keyboard_and_undo(page: Page, live_server: Any, tmp_path
     page.keyboard.press("1")  # i1 -> pos
     expect_item(page, "i2")
     expect(page.locator("#mine")).to_have_text("1")
-    expect(page.locator("#progress-text")).to_have_text("1 / 5 annotations")
+    expect(page.locator("#progress-text")).to_have_text("1 / 5 items complete")
     expect(page.locator("#status")).to_contain_text("Saved pos for item i1")
     page.keyboard.press("2")  # i2 -> neg
     expect_item(page, "i3")
     page.keyboard.press("3")  # i3 -> neutral
     expect_item(page, "i4")
     expect(page.locator("#mine")).to_have_text("3")
-    expect(page.locator("#progress-text")).to_have_text("3 / 5 annotations")
+    expect(page.locator("#progress-text")).to_have_text("3 / 5 items complete")
 
     page.keyboard.press("z")  # undo the neutral on i3
     expect_item(page, "i3")

@@ -90,8 +90,8 @@ def test_relabel_keeps_history(app, make_user):
     project = _project()
     rater, _ = make_user("r1")
     a = assignment.next_item(project, rater)
-    assignment.annotate(project, rater, a.item, "pos")
-    assignment.annotate(project, rater, a.item, "neg")
+    first = assignment.annotate(project, rater, a.item, "pos")
+    assignment.annotate(project, rater, a.item, "neg", replaces=first.id)
     rows = db.session.execute(
         select(Annotation.label, Annotation.is_current).order_by(Annotation.id)
     ).all()

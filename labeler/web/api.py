@@ -315,3 +315,14 @@ def rounds(project: Project) -> Any:
 )
 def get_job(job_id: int) -> Any:
     return jsonify(jobs.job_for(g.user, job_id).as_dict())
+
+
+@bp.get("/projects/<pid>/jobs")
+@authenticated
+@declare(
+    "The project's newest background jobs, newest first (engineer, sme, admin)",
+    responses={200: s.JobList},
+    roles=(Role.ENGINEER, Role.SME),
+)
+def project_jobs(project: Project) -> Any:
+    return jsonify({"jobs": [j.as_dict() for j in jobs.recent_jobs(project, 10)]})

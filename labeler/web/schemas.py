@@ -39,6 +39,7 @@ __all__ = [
     "Annotation",
     "Assignment",
     "Error",
+    "JobList",
     "ExportQuery",
     "ExportRow",
     "ImportForm",
@@ -275,6 +276,10 @@ class Job(Output):
     error: str | None
     created_at: datetime | None
     updated_at: datetime | None
+
+
+class JobList(Output):
+    jobs: list[Job]
 
 
 # Path parameters: what an id in a URL may look like (others are 404 by the view).

@@ -1,10 +1,20 @@
-/* Project page: follow an import job (GET /api/v1/jobs/<id> every 500 ms). */
+/* Project page: keeps itself current while something is in flight.
+
+   Every POLL_MS while an import job or an active-learning round is queued or
+   running (every IDLE_MS otherwise, to notice work started elsewhere) it reads
+   GET /api/v1/jobs/<id> (the job shown), GET /api/v1/projects/<pid>/jobs (the
+   recent-jobs table) and GET /api/v1/projects/<pid>/rounds (round status and
+   table), and updates the page with textContent only. */
 (function () {
   "use strict";
 
-  var box = document.getElementById("job");
-  if (!box) return;
+  var live = document.getElementById("live");
+  if (!live) return;
+  var POLL_MS = 1500;
+  var IDLE_MS = 20000;
+  var IN_FLIGHT = { queued: true, running: true };
 
+  var box = document.getElementById("job");
   var bar = document.getElementById("job-bar");
   var text = document.getElementById("job-text");
   var errorBox = document.getElementById("job-error");
@@ -86,7 +96,7 @@
   }
 
   function refreshProjectProgress() {
-    var url = box.getAttribute("data-progress-url");
+    var url = live.getAttribute("data-progress-url");
     var out = document.getElementById("project-progress");
     var pbar = document.getElementById("project-progress-bar");
     if (!url || !out || !pbar) return;
@@ -105,7 +115,27 @@
       .catch(function () {});
   }
 
-  function render(job) {
+  function getJSON(url) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(
+      function (resp) {
+        return resp.json().then(function (body) {
+          if (!resp.ok) {
+            throw new Error((body && body.error && body.error.message) || "HTTP " + resp.status);
+          }
+          return body;
+        });
+      }
+    );
+  }
+
+  function rowsText(job) {
+    if (!job.progress && !job.total) return "0";
+    var done = job.total ? Math.min(job.progress || 0, job.total) : job.progress || 0;
+    return done + (job.total ? " / " + job.total : "");
+  }
+
+  /* The job box: a determinate bar as soon as the total is known. */
+  function renderJob(job) {
     box.setAttribute("data-status", job.status);
     if (job.total) {
       bar.max = job.total;
@@ -116,43 +146,141 @@
     } else {
       bar.removeAttribute("value"); // indeterminate: the total is not known yet
     }
-    var rows = job.progress ? ": " + job.progress + (job.total ? " / " + job.total : "") + " rows" : "";
+    var rows = job.progress || job.total ? ": " + rowsText(job) + " rows" : "";
     text.textContent = job.status + rows;
     if (job.status === "failed") showError(job);
     if (job.status === "done") {
       errorBox.hidden = true;
       showResult(job.result);
-      refreshProjectProgress();
     }
   }
 
-  function poll() {
-    fetch(box.getAttribute("data-job-url"), {
-      credentials: "same-origin",
-      headers: { Accept: "application/json" },
-    })
-      .then(function (resp) {
-        return resp.json().then(function (body) {
-          if (!resp.ok) {
-            throw new Error((body && body.error && body.error.message) || "HTTP " + resp.status);
-          }
-          return body;
-        });
+  function renderJobs(list) {
+    var body = document.getElementById("jobs-body");
+    var table = document.getElementById("jobs-table");
+    var none = document.getElementById("no-jobs");
+    if (!body) return;
+    clear(body);
+    var pageUrl = live.getAttribute("data-page-url");
+    list.forEach(function (j) {
+      var tr = document.createElement("tr");
+      tr.setAttribute("data-job-id", String(j.id));
+      tr.setAttribute("data-status", j.status);
+      var td = document.createElement("td");
+      var a = document.createElement("a");
+      a.href = pageUrl + "?job=" + encodeURIComponent(j.id) + "#job";
+      a.textContent = String(j.id);
+      td.appendChild(a);
+      tr.appendChild(td);
+      tr.appendChild(cell("td", j.kind));
+      var st = cell("td", j.status);
+      st.className = "job-status";
+      tr.appendChild(st);
+      var rows = cell("td", rowsText(j));
+      rows.className = "job-rows";
+      tr.appendChild(rows);
+      body.appendChild(tr);
+    });
+    if (table) table.hidden = list.length === 0;
+    if (none) none.hidden = list.length > 0;
+  }
+
+  function fixed(v, digits) {
+    return v === null || v === undefined ? "" : Number(v).toFixed(digits);
+  }
+
+  function renderRounds(list) {
+    var body = document.getElementById("rounds-body");
+    var table = document.getElementById("rounds-table");
+    var none = document.getElementById("no-rounds");
+    if (body) {
+      clear(body);
+      list.slice(0, 15).forEach(function (r) {
+        var tr = document.createElement("tr");
+        tr.setAttribute("data-round-id", String(r.id));
+        tr.appendChild(cell("td", r.id));
+        var st = cell("td", r.status);
+        st.className = "round-status";
+        tr.appendChild(st);
+        tr.appendChild(cell("td", r.trigger));
+        tr.appendChild(cell("td", r.strategy));
+        tr.appendChild(cell("td", (r.strategy_used || "") + (r.cold_start ? " (cold start)" : "")));
+        tr.appendChild(cell("td", r.n_labels));
+        tr.appendChild(cell("td", fixed(r.cv_accuracy, 3)));
+        tr.appendChild(cell("td", fixed(r.cv_macro_f1, 3)));
+        tr.appendChild(cell("td", fixed(r.duration_s, 2)));
+        body.appendChild(tr);
+      });
+      if (table) table.hidden = list.length === 0;
+      if (none) none.hidden = list.length > 0;
+    }
+    var notice = document.getElementById("round-status");
+    if (!notice) return;
+    var flying = list.filter(function (r) {
+      return IN_FLIGHT[r.status];
+    })[0];
+    var watched = notice.getAttribute("data-round-id");
+    if (flying) {
+      notice.setAttribute("data-round-id", String(flying.id));
+      notice.textContent = "Round " + flying.id + " is " + flying.status + ".";
+      notice.hidden = false;
+      return;
+    }
+    if (!watched) return;
+    var ended = list.filter(function (r) {
+      return String(r.id) === watched;
+    })[0];
+    if (!ended) return;
+    notice.textContent =
+      "Round " + ended.id + " is " + ended.status + "." +
+      (ended.status === "failed" && ended.error ? " " + ended.error : "");
+    notice.setAttribute("data-round-id", "");
+    if (ended.status === "done") {
+      var stale = document.getElementById("curve-stale");
+      if (stale) stale.hidden = false;
+    }
+  }
+
+  function busy() {
+    if (box && IN_FLIGHT[box.getAttribute("data-status")]) return true;
+    var notice = document.getElementById("round-status");
+    if (notice && notice.getAttribute("data-round-id")) return true;
+    return !!document.querySelector(
+      '#jobs-body tr[data-status="queued"], #jobs-body tr[data-status="running"]'
+    );
+  }
+
+  function tick() {
+    var wasBusy = busy();
+    var reads = [];
+    if (box && IN_FLIGHT[box.getAttribute("data-status")]) {
+      reads.push(getJSON(box.getAttribute("data-job-url")).then(renderJob));
+    }
+    reads.push(
+      getJSON(live.getAttribute("data-jobs-url")).then(function (body) {
+        renderJobs(body.jobs || []);
       })
-      .then(function (job) {
+    );
+    reads.push(
+      getJSON(live.getAttribute("data-rounds-url")).then(function (body) {
+        renderRounds(body.rounds || []);
+      })
+    );
+    Promise.all(reads)
+      .then(function () {
         failures = 0;
-        render(job);
-        if (job.status !== "done" && job.status !== "failed") setTimeout(poll, 500);
+        if (wasBusy && !busy()) refreshProjectProgress();
+        setTimeout(tick, busy() ? POLL_MS : IDLE_MS);
       })
       .catch(function (err) {
         failures += 1;
-        text.textContent = "Cannot read the job's status (" + err.message + ")" +
-          (failures < 20 ? "; retrying…" : ".");
-        if (failures < 20) setTimeout(poll, Math.min(500 * failures, 5000));
+        if (text && box && IN_FLIGHT[box.getAttribute("data-status")]) {
+          text.textContent = "Cannot read the job's status (" + err.message + ")" +
+            (failures < 20 ? "; retrying…" : ".");
+        }
+        if (failures < 20) setTimeout(tick, Math.min(POLL_MS * failures, 10000));
       });
   }
 
-  var status = box.getAttribute("data-status");
-  if (status === "done" || status === "failed") return;
-  poll();
+  setTimeout(tick, busy() ? 300 : IDLE_MS);
 })();

@@ -32,6 +32,8 @@ class Item(db.Model):  # type: ignore[name-defined]
             postgresql_where=text("is_open"),
             sqlite_where=text("is_open = 1"),
         ),
+        # The item browser's keyset pages (migration 0005).
+        Index("ix_items_project_id", "project_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(

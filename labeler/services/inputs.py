@@ -184,9 +184,25 @@ class NewProject(Input):
         return labels
 
 
+Hotkey = Literal[tuple(HOTKEYS)]  # type: ignore[valid-type]
+
+
+class LabelChange(Input):
+    """Rename a label (``old`` set) or add one (``old`` absent); ``hotkey`` optional.
+
+    A renamed label keeps its history: its annotations and gold labels are renamed too.
+    """
+
+    old: LabelName | None = Field(default=None, description="The label to change; absent: add")
+    name: LabelName
+    hotkey: Hotkey | None = None  # type: ignore[valid-type]
+
+
 class ProjectPatch(Input):
     """Settings an engineer may change; absent fields stay as they are."""
 
+    name: ProjectName | None = None
+    labels: Annotated[list[LabelChange], Field(max_length=MAX_LABELS)] | None = None
     instructions: Instructions | None = None
     overlap: Overlap | None = None
     strategy: Strategy | None = None

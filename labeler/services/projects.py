@@ -5,16 +5,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, update
 
 from labeler.extensions import db
-from labeler.models import Annotation, AnnotationKind, Item, Label, Membership, Project, Role, User
-from labeler.services import queue
+from labeler.models import (
+    Annotation,
+    AnnotationKind,
+    GoldLabel,
+    Item,
+    Label,
+    Membership,
+    Project,
+    Role,
+    User,
+)
+from labeler.services import assignment, queue
 from labeler.services.errors import BadInput, Conflict, Forbidden, NotFound
 from labeler.services.inputs import (
     HOTKEYS,
+    MAX_LABELS,
     NAME_MAX,
     STRATEGY_NAMES,
+    LabelChange,
     NewProject,
     ProjectPatch,
     as_id,
@@ -161,9 +173,42 @@ def add_member(project: Project, user: User) -> bool:
     return True
 
 
+def remove_member(project: Project, user: User) -> bool:
+    """Remove ``user`` from ``project`` and release their leases; False when not a member."""
+    membership = db.session.get(Membership, (project.id, user.id))
+    if membership is None:
+        return False
+    db.session.delete(membership)
+    assignment.release(project, user)  # commits the removal with the released leases
+    return True
+
+
+def members(project: Project) -> list[User]:
+    """The project's members by name."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.project_id == project.id)
+            .order_by(User.name)
+        )
+    )
+
+
 def update_project(project: Project, patch: ProjectPatch | None = None, **fields: Any) -> Project:
-    """Change settings: a validated :class:`ProjectPatch`, or its fields (same rules)."""
-    changes = check(ProjectPatch, fields if patch is None else patch).changes()
+    """Change settings: a validated :class:`ProjectPatch`, or its fields (same rules).
+
+    All in one transaction: a label rename renames its annotations and gold labels too.
+    """
+    checked = check(ProjectPatch, fields if patch is None else patch)
+    changes = checked.model_dump(exclude_none=True, exclude={"labels"})
+    name = changes.get("name")
+    if name is not None and name != project.name:
+        taken = db.session.scalar(
+            select(Project.id).where(Project.name == name, Project.id != project.id)
+        )
+        if taken is not None:
+            raise Conflict(f"project {name!r} already exists", {"field": "name"})
     overlap = changes.get("overlap")
     if overlap is not None and overlap != project.overlap:
         # Reopen or close items under the new overlap in one statement.
@@ -174,8 +219,61 @@ def update_project(project: Project, patch: ProjectPatch | None = None, **fields
         )
     for key, value in changes.items():
         setattr(project, key, value)
+    if checked.labels:
+        _change_labels(project, checked.labels)
     db.session.commit()
     return project
+
+
+def _change_labels(project: Project, wanted: list[LabelChange]) -> None:
+    """Rename, re-key and add labels; names and hotkeys stay distinct, history follows."""
+    by_name = {lb.name: lb for lb in project.labels}
+    final_name = {lb.id: lb.name for lb in project.labels}
+    final_key = {lb.id: lb.hotkey for lb in project.labels}
+    renames: dict[str, str] = {}
+    added: list[LabelChange] = []
+    for change in wanted:
+        if change.old is None:
+            if change.name in by_name and change.name not in renames:
+                raise Conflict(f"label {change.name!r} already exists", {"field": "labels"})
+            added.append(change)
+            continue
+        label = by_name.get(change.old)
+        if label is None:
+            raise BadInput(f"labels: no label {change.old!r} in this project", {"field": "labels"})
+        if change.name != change.old:
+            renames[change.old] = change.name
+            final_name[label.id] = change.name
+        if change.hotkey is not None:
+            final_key[label.id] = change.hotkey
+    if len(project.labels) + len(added) > MAX_LABELS:
+        raise BadInput(f"labels: at most {MAX_LABELS} labels", {"field": "labels"})
+    names = list(final_name.values()) + [a.name for a in added]
+    if len(set(names)) != len(names):
+        raise Conflict("labels: label names must be distinct", {"field": "labels"})
+    keys = list(final_key.values())
+    free = iter(k for k in HOTKEYS if k not in keys and k not in {a.hotkey for a in added})
+    for a in added:
+        keys.append(a.hotkey or next(free, ""))
+    if "" in keys or len(set(keys)) != len(keys):
+        raise Conflict("labels: hotkeys must be distinct", {"field": "labels"})
+    # Two steps, so swaps (a<->b) never meet the unique constraints half-way.
+    for k, lb in enumerate(project.labels):
+        lb.name, lb.hotkey = f"~rename-{lb.id}", chr(0x2460 + k)
+    db.session.flush()
+    for lb in project.labels:
+        lb.name, lb.hotkey = final_name[lb.id], final_key[lb.id]
+    start = len(project.labels)
+    for k, a in enumerate(added):
+        project.labels.append(Label(name=a.name, hotkey=keys[start + k], position=start + k))
+    if renames:
+        for model in (Annotation, GoldLabel):
+            db.session.execute(
+                update(model)
+                .where(model.project_id == project.id, model.label.in_(list(renames)))
+                .values(label=case(renames, value=model.label))
+                .execution_options(synchronize_session=False)
+            )
 
 
 def project_progress(project: Project, rater: User | None = None) -> dict[str, Any]:

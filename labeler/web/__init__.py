@@ -6,12 +6,13 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from labeler.web import api, api_accounts, auth, errors, security, ui
+    from labeler.web import api, api_accounts, auth, errors, items, security, ui
 
     errors.init_app(app)
     security.init_app(app)
     auth.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(ui.bp)
+    app.register_blueprint(items.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     app.register_blueprint(api_accounts.bp, url_prefix="/api/v1")

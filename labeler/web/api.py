@@ -351,3 +351,14 @@ def queue_status(project: Project) -> Any:
 )
 def my_answers(project: Project, query: s.MyAnswersQuery) -> Any:
     return jsonify({"answers": queue.my_answers(project, g.user, query.limit)})
+
+
+@bp.get("/projects/<pid>/jobs")
+@authenticated
+@declare(
+    "The project's newest background jobs, newest first (engineer, sme, admin)",
+    responses={200: s.JobList},
+    roles=(Role.ENGINEER, Role.SME),
+)
+def project_jobs(project: Project) -> Any:
+    return jsonify({"jobs": [j.as_dict() for j in jobs.recent_jobs(project, 10)]})

@@ -40,6 +40,7 @@ __all__ = [
     "Annotation",
     "Assignment",
     "Error",
+    "JobList",
     "ExportQuery",
     "ExportRow",
     "ImportForm",
@@ -318,6 +319,10 @@ class Job(Output):
     error: str | None
     created_at: datetime | None
     updated_at: datetime | None
+
+
+class JobList(Output):
+    jobs: list[Job]
 
 
 # Path parameters: what an id in a URL may look like (others are 404 by the view).

@@ -16,8 +16,9 @@ from labeler.extensions import db
 from labeler.models import Project, Role
 from labeler.services import exporting, importing, jobs, training
 from labeler.services import projects as project_service
+from labeler.services import users as user_service
 from labeler.services.errors import BadInput, ServiceError
-from labeler.services.inputs import ProjectPatch, check
+from labeler.services.inputs import NewMember, ProjectPatch, check
 from labeler.web.charts import learning_curve_svg
 from labeler.web.markdown import render_markdown
 
@@ -82,6 +83,7 @@ def project_page(pid: str) -> Any:
         job=job.as_dict() if job is not None else None,
         recent_jobs=[j.as_dict() for j in jobs.recent_jobs(project)],
         rounds=rounds,
+        members=project_service.members(project),
         round_in_flight=training.in_flight(project),
         curve=learning_curve_svg(
             [
@@ -111,6 +113,10 @@ def save_settings(pid: str) -> Any:
         patch = check(
             ProjectPatch,
             {
+                "name": request.form.get("name", "").strip() or None,
+                "lease_seconds": _parse_int(request.form, "lease_seconds")
+                if request.form.get("lease_seconds")
+                else None,
                 "strategy": request.form.get("strategy", project.strategy),
                 "overlap": _parse_int(request.form, "overlap"),
                 "instructions": request.form.get("instructions", "").replace("\r\n", "\n"),
@@ -126,6 +132,58 @@ def save_settings(pid: str) -> Any:
     else:
         flash("Settings saved.", "success")
     return redirect(url_for("ui.project_page", pid=project.id))
+
+
+@bp.post("/projects/<pid>/labels")
+@login_required
+def save_labels(pid: str) -> Any:
+    project = _engineer_project(pid)
+    olds, names = request.form.getlist("old"), request.form.getlist("name")
+    keys = request.form.getlist("hotkey")
+    changes = [
+        {"old": old or None, "name": name.strip(), "hotkey": key.strip() or None}
+        for old, name, key in zip(olds, names, keys, strict=False)
+        if old or name.strip()  # the empty "new label" row adds nothing
+    ]
+    try:
+        # The same declared rules as PATCH /api/v1/projects/<pid> with ``labels``.
+        project_service.update_project(project, check(ProjectPatch, {"labels": changes}))
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(f"Labels not saved: {exc.message}", "error")
+    else:
+        flash("Labels saved.", "success")
+    return redirect(url_for("ui.project_page", pid=project.id) + "#labels")
+
+
+@bp.post("/projects/<pid>/members")
+@login_required
+def add_member(pid: str) -> Any:
+    project = _engineer_project(pid)
+    try:
+        user = user_service.find_user(check(NewMember, {"user": request.form.get("user", "")}).user)
+        added = project_service.add_member(project, user)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(f"Member not added: {exc.message}", "error")
+    else:
+        flash(f"{user.name} {'added' if added else 'is already a member'}.", "success")
+    return redirect(url_for("ui.project_page", pid=project.id) + "#members")
+
+
+@bp.post("/projects/<pid>/members/remove")
+@login_required
+def remove_member(pid: str) -> Any:
+    project = _engineer_project(pid)
+    try:
+        user = user_service.find_user(check(NewMember, {"user": request.form.get("user", "")}).user)
+        removed = project_service.remove_member(project, user)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(f"Member not removed: {exc.message}", "error")
+    else:
+        flash(f"{user.name} {'removed' if removed else 'was not a member'}.", "success")
+    return redirect(url_for("ui.project_page", pid=project.id) + "#members")
 
 
 @bp.post("/projects/<pid>/upload")

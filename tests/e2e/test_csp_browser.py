@@ -103,7 +103,7 @@ def test_pages_work_under_the_strict_policy(page: Page, live_server: Any) -> Non
     expect(chart).to_be_visible()
     expect(chart.locator("polyline")).to_have_count(2)
     # The chart's look comes from the stylesheet (classes), not inline styles.
-    stroke = chart.locator("polyline.acc").evaluate("e => getComputedStyle(e).stroke")
+    stroke = chart.locator("polyline.series-acc").evaluate("e => getComputedStyle(e).stroke")
     assert stroke not in ("", "none")
     check("the project page with a learning curve")
 

@@ -60,7 +60,10 @@ def change_password() -> Any:
     try:
         change = check(
             PasswordChange,
-            {"old_password": text(form, "old_password"), "new_password": text(form, "new_password")},
+            {
+                "old_password": text(form, "old_password"),
+                "new_password": text(form, "new_password"),
+            },
         )
         if text(form, "confirm_password") != change.new_password:
             raise ServiceError(

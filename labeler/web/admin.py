@@ -59,12 +59,18 @@ def create_user() -> Any:
     try:
         spec = check(
             NewUser,
-            {"name": text(form, "name"), "role": form.get("role", ""), "password": text(form, "password")},
+            {
+                "name": text(form, "name"),
+                "role": form.get("role", ""),
+                "password": text(form, "password"),
+            },
         )
         user = user_service.create_user(spec.name, spec.role, spec.password, enforce_policy=True)
     except ServiceError as exc:
         db.session.rollback()
-        return _users_page(field_errors(exc), {"name": form.get("name", ""), "role": form.get("role")}, 400)
+        return _users_page(
+            field_errors(exc), {"name": form.get("name", ""), "role": form.get("role")}, 400
+        )
     flash(f"User {user.name} ({user.role}) created.", "success")
     return redirect(url_for("admin.user_page", uid=user.id))
 
@@ -138,7 +144,9 @@ def projects() -> Any:
     )
 
 
-def _new_project_page(errors: dict[str, str] | None = None, values: Any = None, status: int = 200) -> Any:
+def _new_project_page(
+    errors: dict[str, str] | None = None, values: Any = None, status: int = 200
+) -> Any:
     return render_template(
         "admin/new_project.html",
         kinds=KIND_NAMES,
@@ -172,10 +180,15 @@ def create_project() -> Any:
                 "instructions": text(form, "instructions"),
             },
         )
-        project = project_service.create_project(spec, created_by=current_user._get_current_object())
+        project = project_service.create_project(
+            spec, created_by=current_user._get_current_object()
+        )
     except ServiceError as exc:
         db.session.rollback()
         return _new_project_page(field_errors(exc), form.to_dict(), 400)
     keys = ", ".join(f"{lb.hotkey} = {lb.name}" for lb in project.labels)
-    flash(f"Project {project.name} created; hotkeys {keys}. Add members and import items here.", "success")
+    flash(
+        f"Project {project.name} created; hotkeys {keys}. Add members and import items here.",
+        "success",
+    )
     return redirect(url_for("ui.project_page", pid=project.id))

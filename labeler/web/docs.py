@@ -7,6 +7,7 @@ cannot drift from the routes either. Public, like ``/api/v1/openapi.json``.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, render_template
@@ -80,9 +81,19 @@ def constraints(schema: dict[str, Any]) -> list[str]:
 
     >>> constraints({"type": "integer", "minimum": 1, "maximum": 100, "default": 1})
     ['≥ 1', '≤ 100', 'default 1']
+    >>> constraints({"anyOf": [{"type": "string", "minLength": 8}, {"type": "null"}], "default": None})
+    ['min length 8']
     """
-    return [f"{label} {schema[key]!r}" if key == "pattern" else f"{label} {schema[key]}"
-            for key, label in CONSTRAINTS if key in schema]
+    out: list[str] = []
+    for part in schema.get("anyOf", []):  # ``X | null``: the bounds sit on X
+        out.extend(c for c in constraints(part) if c not in out)
+    for key, label in CONSTRAINTS:
+        value = schema.get(key)
+        if value is None:
+            continue  # no bound, or a default of null ("absent")
+        shown = json.dumps(value, ensure_ascii=False) if key in ("pattern", "default") else value
+        out.append(f"{label} {shown}")
+    return out
 
 
 def fields(schema: dict[str, Any]) -> list[dict[str, Any]]:
@@ -94,7 +105,7 @@ def fields(schema: dict[str, Any]) -> list[dict[str, Any]]:
             "type": type_of(prop),
             "required": name in required,
             "constraints": constraints(prop),
-            "description": prop.get("description") or prop.get("title", ""),
+            "description": prop.get("description", ""),
         }
         for name, prop in (schema.get("properties") or {}).items()
     ]
@@ -103,27 +114,40 @@ def fields(schema: dict[str, Any]) -> list[dict[str, Any]]:
 def _operations(doc: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for path, methods in doc["paths"].items():
-        for method in sorted(methods, key=lambda m: METHOD_ORDER.index(m) if m in METHOD_ORDER else 9):
+        for method in sorted(
+            methods, key=lambda m: METHOD_ORDER.index(m) if m in METHOD_ORDER else 9
+        ):
             op = methods[method]
             body = (op.get("requestBody") or {}).get("content", {})
             out.append(
                 {
-                    "anchor": f"{method}-{path}".replace("/", "-").replace("{", "").replace("}", ""),
+                    "anchor": f"{method}-{path}".replace("/", "-")
+                    .replace("{", "")
+                    .replace("}", ""),
                     "path": path,
                     "method": method,
                     "summary": op.get("summary", ""),
                     "public": op.get("security") == [],
                     "parameters": [
-                        {**p, "type": type_of(p.get("schema", {})), "constraints": constraints(p.get("schema", {}))}
+                        {
+                            **p,
+                            "type": type_of(p.get("schema", {})),
+                            "constraints": constraints(p.get("schema", {})),
+                        }
                         for p in op.get("parameters", [])
                     ],
-                    "body": [{"media": m, "type": type_of(c.get("schema", {}))} for m, c in body.items()],
+                    "body": [
+                        {"media": m, "type": type_of(c.get("schema", {}))} for m, c in body.items()
+                    ],
                     "responses": [
                         {
                             "status": status,
                             "description": r.get("description", ""),
                             "content": [
-                                {"media": m, "type": type_of(c.get("schema", {})) if c.get("schema") else []}
+                                {
+                                    "media": m,
+                                    "type": type_of(c.get("schema", {})) if c.get("schema") else [],
+                                }
                                 for m, c in (r.get("content") or {}).items()
                             ],
                         }

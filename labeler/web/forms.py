@@ -7,8 +7,9 @@ the field, and this maps their errors onto the form.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Any, Callable
+from typing import Any
 
 from flask import abort
 from flask_login import current_user, login_required
@@ -48,8 +49,11 @@ def role_required(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..., 
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if not current_user.can(*roles):
-                abort(403, "this page needs one of the roles: " + ", ".join(
-                    ["admin", *(r.value for r in roles if r is not Role.ADMIN)]))
+                abort(
+                    403,
+                    "this page needs one of the roles: "
+                    + ", ".join(["admin", *(r.value for r in roles if r is not Role.ADMIN)]),
+                )
             return view(*args, **kwargs)
 
         return login_required(wrapper)

@@ -72,7 +72,9 @@ PROBES: dict[str, list[Probe]] = {
         Probe("POST", "/projects/{pid}/settings", (302, 400), form={"overlap": "2"}),
     ],
     "import": [
-        Probe("POST", "/api/v1/projects/{pid}/items", (201,), json=[{"id": "n-{role}", "text": "x"}]),
+        Probe(
+            "POST", "/api/v1/projects/{pid}/items", (201,), json=[{"id": "n-{role}", "text": "x"}]
+        ),
     ],
     "run AL round": [
         Probe("POST", "/api/v1/projects/{pid}/al/run", (202,)),
@@ -87,15 +89,27 @@ PROBES: dict[str, list[Probe]] = {
             "POST",
             "/admin/projects/new",
             (302,),
-            form={"name": "ui-{role}", "labels": "a\nb", "overlap": "1", "kind": "text",
-                  "strategy": "random"},
+            form={
+                "name": "ui-{role}",
+                "labels": "a\nb",
+                "overlap": "1",
+                "kind": "text",
+                "strategy": "random",
+            },
         ),
-        Probe("POST", "/api/v1/projects", (201,), json={"name": "api-{role}", "labels": ["a", "b"]}),
+        Probe(
+            "POST", "/api/v1/projects", (201,), json={"name": "api-{role}", "labels": ["a", "b"]}
+        ),
     ],
     "manage users": [
         Probe("GET", "/admin/", (200,)),
         Probe("GET", "/admin/users/{uid}", (200,)),
-        Probe("POST", "/admin/users", (302,), form={"name": "new-{role}", "role": "rater", "password": "long-enough-1"}),
+        Probe(
+            "POST",
+            "/admin/users",
+            (302,),
+            form={"name": "new-{role}", "role": "rater", "password": "long-enough-1"},
+        ),
         Probe("GET", "/api/v1/users", (200,)),
     ],
 }
@@ -120,7 +134,9 @@ def _call(client: Any, probe: Probe, role: str, pid: int, uid: int, csrf: str) -
         return client.get(path)
     data = {k: _fill(v, role, pid, uid) for k, v in probe.form.items()}
     headers = {"X-CSRFToken": csrf} if path.startswith("/api/") else {}
-    return client.open(path, method=probe.method, data={**data, "csrf_token": csrf}, headers=headers)
+    return client.open(
+        path, method=probe.method, data={**data, "csrf_token": csrf}, headers=headers
+    )
 
 
 def _setup() -> tuple[Project, dict[str, User]]:

@@ -46,7 +46,14 @@ def _fits(page: Page, where: str) -> None:
     assert not seen, f"CSP violations on {where}: {seen}"
     width = page.evaluate("document.documentElement.scrollWidth")
     viewport = page.viewport_size["width"]  # type: ignore[index]
-    assert width <= viewport, f"{where} is {width}px wide at {viewport}px"
+    if width > viewport:
+        wide = page.evaluate(
+            """(w) => [...document.querySelectorAll('body *')]
+                 .filter(e => e.getBoundingClientRect().right > w)
+                 .slice(0, 1).map(e => { let out = []; for (let a = e; a; a = a.parentElement) out.push(a.tagName + '.' + a.className + ':' + Math.round(a.getBoundingClientRect().width)); return out.join(' < '); })""",
+            viewport,
+        )
+        raise AssertionError(f"{where} is {width}px wide at {viewport}px: {wide}")
 
 
 def _shoot(page: Page, name: str) -> None:

@@ -14,7 +14,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from labeler.extensions import db
@@ -26,6 +26,7 @@ from labeler.services.inputs import (
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
     USER_NAME_MAX,
+    UserPatch,
     as_id,
     is_reference,
 )
@@ -290,4 +291,35 @@ def user_for_token(token: str) -> User | None:
     if last_used is None or (now - last_used).total_seconds() > 60:
         db.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
         db.session.commit()
+    return user
+
+
+def last_token_use() -> dict[int, datetime]:
+    """user id -> when any of their tokens was last used (users whose tokens never were: absent)."""
+    rows = db.session.execute(
+        select(ApiToken.user_id, func.max(ApiToken.last_used_at))
+        .where(ApiToken.last_used_at.is_not(None))
+        .group_by(ApiToken.user_id)
+    ).all()
+    return {int(uid): when for uid, when in rows if when is not None}
+
+
+def update_user(actor: User, user: User, patch: UserPatch) -> User:
+    """An admin's change to ``user``: role, password reset, (de)activation, in that order.
+
+    Admins cannot deactivate or demote themselves (nobody would be left to undo it).
+    A password reset and a deactivation end the user's sessions.
+    """
+    fields = patch.changes()
+    if not fields:
+        raise BadInput("give at least one of active, role, password", {"field": None})
+    if user.id == actor.id and (fields.get("active") is False or "role" in fields):
+        field = "active" if "active" in fields else "role"
+        raise BadInput(f"{field}: admins cannot deactivate or demote themselves", {"field": field})
+    if "role" in fields:
+        set_role(user, fields["role"])
+    if "password" in fields:
+        set_password(user, fields["password"])
+    if "active" in fields:
+        set_active(user, fields["active"])
     return user

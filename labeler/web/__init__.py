@@ -1,4 +1,5 @@
-"""Blueprints: auth, ui (pages), api (JSON v1), api_accounts (JSON v1), errors, security."""
+"""Blueprints: auth, ui (pages), items (browser), admin, account, docs, api (JSON v1),
+api_accounts (JSON v1), errors, security."""
 
 from __future__ import annotations
 
@@ -6,7 +7,18 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from labeler.web import api, api_accounts, auth, errors, items, security, ui
+    from labeler.web import (
+        account,
+        admin,
+        api,
+        api_accounts,
+        auth,
+        docs,
+        errors,
+        items,
+        security,
+        ui,
+    )
 
     errors.init_app(app)
     security.init_app(app)
@@ -14,5 +26,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(ui.bp)
     app.register_blueprint(items.bp)
+    app.register_blueprint(admin.bp, url_prefix="/admin")
+    app.register_blueprint(account.bp)
+    app.register_blueprint(docs.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     app.register_blueprint(api_accounts.bp, url_prefix="/api/v1")

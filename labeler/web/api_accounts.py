@@ -17,7 +17,6 @@ from flask_login import login_user, logout_user
 from labeler.extensions import csrf
 from labeler.models import Role, User
 from labeler.services import users as user_service
-from labeler.services.errors import BadInput
 from labeler.services.inputs import INT32_MAX
 from labeler.web import schemas as s
 from labeler.web.api import authenticated
@@ -120,19 +119,5 @@ def create_user(body: s.NewUser) -> Any:
     roles=(Role.ADMIN,),
 )
 def patch_user(user_id: int, body: s.UserPatch) -> Any:
-    fields = body.changes()
-    if not fields:
-        raise BadInput("give at least one of active, role, password", {"field": None})
-    user = user_service.find_user(user_id)
-    if user.id == g.user.id and (fields.get("active") is False or "role" in fields):
-        raise BadInput(
-            "admins cannot deactivate or demote themselves",
-            {"field": "active" if "active" in fields else "role"},
-        )
-    if "role" in fields:
-        user_service.set_role(user, fields["role"])
-    if "password" in fields:
-        user_service.set_password(user, fields["password"])
-    if "active" in fields:
-        user_service.set_active(user, fields["active"])
+    user = user_service.update_user(g.user, user_service.find_user(user_id), body)
     return jsonify(user_service.user_dict(user))

@@ -187,3 +187,26 @@ def test_project_actions_are_404_to_non_members(app: Any, client: Any) -> None:
     assert client.get(f"/api/v1/projects/{project.id}/export?format=jsonl").status_code == 404
     assert client.get(f"/projects/{project.id}/label").status_code == 404
     assert "roles" not in client.get("/admin/projects").get_data(as_text=True)
+
+
+def test_project_cards_offer_export_and_items_to_the_roles_that_may(
+    client: Any, make_user: Any
+) -> None:
+    from labeler.services import projects
+
+    owner, _ = make_user("own", "engineer")
+    project = projects.create_project("cards", ["a", "b"], created_by=owner)
+    for name, role, offered in (("s1", "sme", True), ("r1", "rater", False)):
+        user, _ = make_user(name, role)
+        projects.add_member(project, user)
+        client.get("/logout")
+        page = client.get("/login")
+        token = page.get_data(as_text=True).split('name="csrf-token" content="')[1].split('"')[0]
+        client.post("/login", data={"name": name, "password": "pw", "csrf_token": token})
+        html = client.get("/").get_data(as_text=True)
+        export = f"/api/v1/projects/{project.id}/export?format=csv"
+        assert (export in html) is offered, role
+        assert (f"/projects/{project.id}/items" in html) is offered, role
+        if offered:
+            assert client.get(export).status_code == 200
+        client.post("/logout", data={"csrf_token": token})

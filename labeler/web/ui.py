@@ -159,30 +159,26 @@ def save_labels(pid: str) -> Any:
 @bp.post("/projects/<pid>/members")
 @login_required
 def add_member(pid: str) -> Any:
-    project = _engineer_project(pid)
-    try:
-        user = user_service.find_user(check(NewMember, {"user": request.form.get("user", "")}).user)
-        added = project_service.add_member(project, user)
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(f"Member not added: {exc.message}", "error")
-    else:
-        flash(f"{user.name} {'added' if added else 'is already a member'}.", "success")
-    return redirect(url_for("ui.project_page", pid=project.id) + "#members")
+    return _change_membership(pid, project_service.add_member, "added", "is already a member")
 
 
 @bp.post("/projects/<pid>/members/remove")
 @login_required
 def remove_member(pid: str) -> Any:
+    return _change_membership(pid, project_service.remove_member, "removed", "was not a member")
+
+
+def _change_membership(pid: str, change: Any, done: str, unchanged: str) -> Any:
+    """Add or remove the member the form names; the outcome is flashed on the project page."""
     project = _engineer_project(pid)
     try:
         user = user_service.find_user(check(NewMember, {"user": request.form.get("user", "")}).user)
-        removed = project_service.remove_member(project, user)
+        changed = change(project, user)
     except ServiceError as exc:
         db.session.rollback()
-        flash(f"Member not removed: {exc.message}", "error")
+        flash(f"Members not changed: {exc.message}", "error")
     else:
-        flash(f"{user.name} {'removed' if removed else 'was not a member'}.", "success")
+        flash(f"{user.name} {done if changed else unchanged}.", "success")
     return redirect(url_for("ui.project_page", pid=project.id) + "#members")
 
 

@@ -171,4 +171,4 @@ def test_members_add_and_remove_releases_leases(app: Any, client: Any, make_user
         data={"csrf_token": csrf, "user": "nobody"},
         follow_redirects=True,
     )
-    assert "Member not added: no user" in r.get_data(as_text=True)
+    assert "Members not changed: no user" in r.get_data(as_text=True)

@@ -680,6 +680,7 @@ class _GeneratedCsv(io.RawIOBase):
         return n
 
 
+@pytest.mark.db  # builds its own SQLite database
 def test_large_csv_streams_in_bounded_memory(tmp_path):
     from flask_migrate import upgrade
 

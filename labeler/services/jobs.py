@@ -71,13 +71,15 @@ def run_import_job(job_id: int) -> None:
         return  # redelivered after it finished: nothing to do
     job.status = "running"
     job.error = None
-    db.session.commit()
     project = db.session.get_one(Project, job.project_id)
     params = dict(job.params)
     try:
         stream = artifacts.open_stream(params["artifact_id"])
-        total = estimate_rows(stream.getvalue(), params["format"])
-        set_progress(job_id, 0, total)
+        job.progress, job.total = 0, estimate_rows(stream.getvalue(), params["format"])
+        # Through this session, and committed before the import: on SQLite an open
+        # transaction holds the only write lock, and set_progress's own connection
+        # would wait on it (a self-deadlock until the busy timeout).
+        db.session.commit()
         result = importing.import_file(
             project, stream, params["format"], progress=lambda n: set_progress(job_id, n)
         )

@@ -66,7 +66,9 @@ def _assert_400(r, field: str) -> None:
         ("instructions", 5),
         ("instructions", "a\x00b"),
         ("strategy", "psychic"),
-        ("name", "renamed"),
+        ("name", "12345"),  # a name must not read as an id
+        ("name", "a\nb"),
+        ("kind", "image"),  # not a setting: a project keeps its kind
     ],
 )
 def test_patch_refuses_bad_fields_and_stores_nothing(client, setup, field, value):

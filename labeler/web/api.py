@@ -151,10 +151,12 @@ def get_project(project: Project) -> Any:
 @bp.patch("/projects/<pid>")
 @authenticated
 @declare(
-    "Change settings (engineer, admin); absent or null fields stay as they are",
+    "Change settings (engineer, admin); absent or null fields stay as they are. "
+    "409 when the new name or a label name or hotkey is taken",
     body=s.ProjectPatch,
     responses={200: s.Project},
     roles=(Role.ENGINEER,),
+    errors=(409,),
 )
 def patch_project(project: Project, body: s.ProjectPatch) -> Any:
     project_service.update_project(project, body)

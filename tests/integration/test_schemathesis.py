@@ -58,9 +58,9 @@ include-path-regex = "/(annotations|items)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
 
 # Also data, not schema: a wrong old password; an admin demoting or deactivating
-# themselves; a user name that is taken.
+# themselves; a user, project or label name that is taken.
 [[operations]]
-include-path-regex = "/(me/password|users|users/[^/]+)$"
+include-path-regex = "/(me/password|users|users/[^/]+|projects/[^/]+)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
 """
 

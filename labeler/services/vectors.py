@@ -53,17 +53,20 @@ def decode(blob: bytes) -> NDArray[np.float32]:
     return np.frombuffer(blob, dtype=STORED_DTYPE).astype(np.float32)
 
 
-def _missing(model: str) -> Any:
-    return ~exists().where(ItemVector.item_id == Item.id, ItemVector.model == model)
+def _missing(model: str, shard: tuple[int, int] = (0, 1)) -> Any:
+    """Items without a vector for ``model`` in share ``k`` of ``n`` (ids ``% n == k``)."""
+    cond = ~exists().where(ItemVector.item_id == Item.id, ItemVector.model == model)
+    k, n = shard
+    return cond if n <= 1 else cond & (Item.id % n == k)
 
 
-def count_missing(project_id: int, model: str) -> int:
-    """Items of the project without a vector for ``model``."""
+def count_missing(project_id: int, model: str, shard: tuple[int, int] = (0, 1)) -> int:
+    """Items of the project (in ``shard``) without a vector for ``model``."""
     return int(
         db.session.scalar(
             select(func.count())
             .select_from(Item)
-            .where(Item.project_id == project_id, _missing(model))
+            .where(Item.project_id == project_id, _missing(model, shard))
         )
         or 0
     )
@@ -93,6 +96,8 @@ def embed_missing(
     project_id: int,
     batch: int = 256,
     progress: Callable[[int], None] | None = None,
+    *,
+    shard: tuple[int, int] = (0, 1),
 ) -> int:
     """Embed the project's items that have no vector for the current model.
 
@@ -103,6 +108,8 @@ def embed_missing(
         Items per model call and per transaction.
     progress : callable, optional
         Called with the number embedded so far after each committed batch.
+    shard : (k, n), default=(0, 1)
+        Embed only items whose id is ``k`` modulo ``n``: n jobs share a project.
 
     Returns
     -------
@@ -123,7 +130,7 @@ def embed_missing(
     while True:
         rows = db.session.execute(
             select(Item.id, Item.data)
-            .where(Item.project_id == project_id, Item.id > after, _missing(model))
+            .where(Item.project_id == project_id, Item.id > after, _missing(model, shard))
             .order_by(Item.id)
             .limit(batch)
         ).all()

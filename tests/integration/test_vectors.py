@@ -145,3 +145,22 @@ def test_similar_route(app, backend, client, make_user):
     assert client.get(url + "?k=101", headers=headers).status_code == 400
     other = {"Authorization": f"Bearer {other_token}"}
     assert client.get(url, headers=other).status_code == 404
+
+
+def test_embed_jobs_share_a_project(app, backend):
+    app.config["LABELER_EMBED_JOBS"] = 3
+    project = gen_project("p", ["a", "b"])
+    gen_items(project, 20)
+    first = jobs.request_embedding(project)
+    assert first is not None
+    made = list(db.session.scalars(select(Job).where(Job.kind == "embed").order_by(Job.id)))
+    assert [j.params["shard"] for j in made] == [[0, 3], [1, 3], [2, 3]]
+    again = jobs.request_embedding(project)  # in flight: nothing new
+    assert again is not None and again.id in {j.id for j in made}
+    assert db.session.scalar(select(func.count()).where(Job.kind == "embed")) == 3
+    for job in made:
+        jobs.run_embed_job(job.id)
+    db.session.expire_all()
+    totals = [db.session.get_one(Job, j.id).result["embedded"] for j in made]
+    assert sum(totals) == 20 and all(t > 0 for t in totals)
+    assert _n_vectors() == 20

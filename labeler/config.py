@@ -89,6 +89,9 @@ def load_config(
         "LABELER_EAGER_TASKS": env.get("LABELER_EAGER_TASKS", "") == "1",
         # How rounds featurize text: tfidf, hashing or embeddings (needs labeler[embeddings]).
         "LABELER_TEXT_FEATURES": env.get("LABELER_TEXT_FEATURES", "auto"),
+        # Embed jobs per project after an import: each takes the items whose id % N is its
+        # share, so N workers embed a big project N times faster.
+        "LABELER_EMBED_JOBS": max(1, int(env.get("LABELER_EMBED_JOBS", 1))),
         "LABELER_TASK_VISIBILITY_TIMEOUT": int(env.get("LABELER_TASK_VISIBILITY_TIMEOUT", 900)),
         # A round queued or running longer than this is taken for dead and replaced.
         "LABELER_ROUND_STALE_SECONDS": int(env.get("LABELER_ROUND_STALE_SECONDS", 1800)),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from labeler.services import jobs, training
-from labeler.services.enqueue import IMPORT_UPLOAD, RETRAIN_AND_RANK
+from labeler.services.enqueue import EMBED_ITEMS, IMPORT_UPLOAD, RETRAIN_AND_RANK
 
 
 @shared_task(name=IMPORT_UPLOAD, acks_late=True)
@@ -22,3 +22,9 @@ def import_upload(job_id: int) -> None:
 def retrain_and_rank(round_id: int) -> None:
     """Retrain the project's model and write a new ranking (idempotent under redelivery)."""
     training.execute_round(round_id)
+
+
+@shared_task(name=EMBED_ITEMS, acks_late=True)
+def embed_items(job_id: int) -> None:
+    """Embed a project's items that have no stored vector (resumes after a kill)."""
+    jobs.run_embed_job(job_id)

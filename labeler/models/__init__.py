@@ -9,6 +9,7 @@ from labeler.models.jobs import Job
 from labeler.models.projects import Label, Membership, Project, ProjectKind
 from labeler.models.rounds import TrainingRound
 from labeler.models.users import ApiToken, Role, User
+from labeler.models.vectors import ItemVector
 
 __all__ = [
     "Annotation",
@@ -18,6 +19,7 @@ __all__ = [
     "GoldLabel",
     "ImportBatch",
     "ImportRow",
+    "ItemVector",
     "Item",
     "Job",
     "Label",

@@ -12,6 +12,7 @@ from flask import current_app
 
 IMPORT_UPLOAD = "labeler.import_upload"
 RETRAIN_AND_RANK = "labeler.retrain_and_rank"
+EMBED_ITEMS = "labeler.embed_items"
 
 
 def enqueue(name: str, *ids: int) -> None:

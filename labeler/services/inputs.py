@@ -49,6 +49,7 @@ INSTRUCTIONS_MAX = 100_000
 INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
 MY_ANSWERS_MAX = 100
+SIMILAR_MAX = 100
 ITEM_ID_MAX = 255
 USER_NAME_MAX = 80
 TOKEN_NAME_MAX = 80
@@ -236,6 +237,14 @@ class MyAnswersQuery(Input):
     model_config = ConfigDict(strict=False, extra="ignore", regex_engine="python-re")
 
     limit: Annotated[int, Field(ge=1, le=MY_ANSWERS_MAX)] = 10
+
+
+class SimilarQuery(Input):
+    """The query string of an item's nearest neighbours."""
+
+    model_config = ConfigDict(strict=False, extra="ignore", regex_engine="python-re")
+
+    k: Annotated[int, Field(ge=1, le=SIMILAR_MAX)] = 10
 
 
 class NewMember(Input):

@@ -1,16 +1,23 @@
-"""Background jobs: create, enqueue, run, and report progress."""
+"""Background jobs: create, enqueue, run, and report progress.
+
+Imports and embedding run here: an import of a text project that uses
+embeddings is followed by an ``embed`` job, so rounds find stored vectors.
+"""
 
 from __future__ import annotations
 
 import traceback
+from datetime import timedelta
 from typing import IO, Any
 
+from flask import current_app
 from sqlalchemy import select, update
 
 from labeler.extensions import db
 from labeler.models import Job, Project, Role, User
-from labeler.services import artifacts, importing, projects
-from labeler.services.enqueue import IMPORT_UPLOAD, enqueue
+from labeler.models.types import utcnow
+from labeler.services import artifacts, importing, projects, vectors
+from labeler.services.enqueue import EMBED_ITEMS, IMPORT_UPLOAD, enqueue
 from labeler.services.errors import NotFound, ServiceError
 from labeler.services.inputs import as_id
 
@@ -107,6 +114,77 @@ def run_import_job(job_id: int) -> None:
     job.total = result.total
     db.session.commit()
     artifacts.delete(params["artifact_id"])
+    request_embedding(project)
+
+
+def request_embedding(project: Project) -> Job | None:
+    """Queue embedding of the project's items without vectors, unless one is on its way.
+
+    None when the project does not use embeddings (not text, or
+    ``LABELER_TEXT_FEATURES`` is tfidf/hashing, or the model is not installed).
+    ``LABELER_EMBED_JOBS`` jobs share the items (ids modulo N); the first is returned.
+    An embed job not updated within the round staleness limit is taken for lost.
+    """
+    if vectors.model_for(project) is None:
+        return None
+    stale = timedelta(seconds=current_app.config["LABELER_ROUND_STALE_SECONDS"])
+    current = db.session.scalar(
+        select(Job)
+        .where(
+            Job.project_id == project.id,
+            Job.kind == "embed",
+            Job.status.in_(("queued", "running")),
+            Job.updated_at > utcnow() - stale,
+        )
+        .order_by(Job.id.desc())
+        .limit(1)
+    )
+    if current is not None:
+        return current
+    n = current_app.config["LABELER_EMBED_JOBS"]
+    made = [
+        Job(project_id=project.id, kind="embed", status="queued", params={"shard": [k, n]})
+        for k in range(n)
+    ]
+    db.session.add_all(made)
+    db.session.commit()
+    for job in made:
+        enqueue(EMBED_ITEMS, job.id)
+    return made[0]
+
+
+def run_embed_job(job_id: int, *, batch: int = 256) -> None:
+    """Run an embed job; idempotent, so a redelivered job resumes where the last one stopped."""
+    job = db.session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"no job {job_id}")
+    if job.status == "done":
+        return
+    project_id = job.project_id
+    assert project_id is not None
+    k, n = job.params.get("shard", (0, 1))
+    job.status, job.error = "running", None
+    db.session.commit()
+    try:
+        model = vectors.model_for(db.session.get_one(Project, project_id))
+        missing = vectors.count_missing(project_id, model, (k, n)) if model else 0
+        db.session.commit()
+        set_progress(job_id, 0, missing)
+        embedded = vectors.embed_missing(
+            project_id, batch, progress=lambda done: set_progress(job_id, done), shard=(k, n)
+        )
+    except Exception:
+        db.session.rollback()
+        job = db.session.get_one(Job, job_id)
+        job.status = "failed"
+        job.error = traceback.format_exc(limit=3)
+        db.session.commit()
+        raise
+    job = db.session.get_one(Job, job_id)
+    job.status = "done"
+    job.progress = embedded
+    job.result = {"embedded": embedded, "model": model}
+    db.session.commit()
 
 
 def job_for(user: User, job_id: int) -> Job:

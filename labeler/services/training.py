@@ -26,7 +26,7 @@ from labeler.models import Annotation, AnnotationKind, Item, Project, TrainingRo
 from labeler.models.rounds import IN_FLIGHT
 from labeler.models.types import utcnow
 from labeler.quality.consensus import majority
-from labeler.services import artifacts
+from labeler.services import artifacts, jobs, vectors
 from labeler.services.enqueue import RETRAIN_AND_RANK
 from labeler.services.enqueue import enqueue as enqueue_task
 from labeler.services.errors import NotFound
@@ -147,7 +147,6 @@ def _load_state(project: Project) -> Any:
 
 def execute_round(round_id: int) -> TrainingRound:
     """Run one round (idempotent: a redelivered round simply runs again)."""
-    from labeler.learning.features import featurize
     from labeler.learning.round import run_round
 
     rnd = db.session.get_one(TrainingRound, round_id)
@@ -173,14 +172,7 @@ def execute_round(round_id: int) -> TrainingRound:
         y = np.array([index.get(consensus.get(i, ""), -1) for i in ids], dtype=np.int64)
         # End the read transaction: on SQLite it holds the write lock, and training takes a while.
         db.session.commit()
-        options = (
-            {"method": current_app.config["LABELER_TEXT_FEATURES"]}
-            if project.kind == "text"
-            else {}
-        )
-        X, _ = featurize(
-            project.kind, [r.data for r in rows], text_field=project.text_field, **options
-        )
+        X, features = _features(project, [r.data for r in rows], ids)
         state = _load_state(project) if project.strategy == "region" else None
         result = run_round(
             X,
@@ -210,7 +202,8 @@ def execute_round(round_id: int) -> TrainingRound:
         rnd.cv_macro_f1 = m.get("macro_f1")
         rnd.strategy_used = m.get("strategy_used")
         rnd.cold_start = bool(m.get("cold_start"))
-        rnd.info = _jsonable({k: v for k, v in {**result.info, **m}.items() if k != "state"})
+        info = {k: v for k, v in {**result.info, **m}.items() if k != "state"}
+        rnd.info = _jsonable({**info, "features": features})
     except Exception:
         db.session.rollback()
         rnd = db.session.get_one(TrainingRound, round_id)
@@ -220,6 +213,33 @@ def execute_round(round_id: int) -> TrainingRound:
     rnd.finished_at = utcnow()
     db.session.commit()
     return rnd
+
+
+def _features(project: Project, records: list[dict[str, Any]], ids: list[int]) -> tuple[Any, str]:
+    """The round's feature matrix and a line saying which features it is.
+
+    Text projects that use embeddings read the stored vectors (no model call);
+    while some are missing the round uses TF-IDF, says so, and makes sure an
+    embed job is on its way.
+    """
+    from labeler.learning.features import featurize
+
+    model = vectors.model_for(project)
+    if model is not None and ids:
+        X = vectors.load_matrix(project, ids, model)
+        ready = vectors.count_ready(project.id, model) if X is None else len(ids)
+        db.session.commit()
+        if X is not None:
+            return X, f"embeddings ({model}, stored)"
+        jobs.request_embedding(project)
+        X, _ = featurize("text", records, text_field=project.text_field, method="tfidf")
+        return X, f"tfidf (embeddings not ready: {ready}/{len(ids)} items)"
+    options = (
+        {"method": current_app.config["LABELER_TEXT_FEATURES"]} if project.kind == "text" else {}
+    )
+    X, featurizer = featurize(project.kind, records, text_field=project.text_field, **options)
+    describe = getattr(featurizer, "describe", None)
+    return X, str(describe()["kind"]) if callable(describe) else str(project.kind)
 
 
 def _write_priorities(ids: list[int], scores: np.ndarray) -> None:

@@ -17,7 +17,7 @@ from werkzeug.routing import PathConverter
 
 from labeler.extensions import csrf
 from labeler.models import Project, Role, User
-from labeler.services import assignment, exporting, importing, jobs, queue, training
+from labeler.services import assignment, exporting, importing, jobs, queue, training, vectors
 from labeler.services import projects as project_service
 from labeler.services import users as user_service
 from labeler.services.errors import NotFound, ServiceError
@@ -222,6 +222,20 @@ def import_items(
 def get_item(project: Project, iid: str) -> Any:
     item = assignment.find_item(project, _item_ref(iid))
     return jsonify({"item": assignment.item_dict(project, item)})
+
+
+@bp.get("/projects/<pid>/items/<item:iid>/similar")
+@authenticated
+@declare(
+    "The k items nearest to this one by cosine over stored sentence embeddings "
+    "(shown data only); 409 while its vector is not ready or the project does not use embeddings",
+    query=s.SimilarQuery,
+    responses={200: s.SimilarItems},
+    errors=(409,),
+)
+def similar(project: Project, iid: str, query: s.SimilarQuery) -> Any:
+    item = assignment.find_item(project, _item_ref(iid))
+    return jsonify(vectors.similar_items(project, item, query.k))
 
 
 @bp.get("/projects/<pid>/next")

@@ -33,6 +33,7 @@ from labeler.services.inputs import (
     PasswordChange,
     ProjectPatch,
     RoleName,
+    SimilarQuery,
     UserPatch,
 )
 
@@ -69,6 +70,9 @@ __all__ = [
     "ProjectPatch",
     "Round",
     "RoundList",
+    "SimilarItem",
+    "SimilarItems",
+    "SimilarQuery",
     "Token",
     "TokenList",
     "User",
@@ -237,6 +241,24 @@ class Annotation(Output):
     kind: Literal[ANSWER_KINDS]  # type: ignore[valid-type]
     label: str | None
     created_at: datetime
+
+
+class SimilarItem(Output):
+    id: str = Field(description="The external id given at import")
+    data: dict[str, Any]
+    similarity: float = Field(description="Cosine similarity of the stored vectors")
+
+
+class SimilarItems(Output):
+    """An item's nearest neighbours by sentence embeddings, most similar first."""
+
+    item: str
+    model: str = Field(description="The embedding model the vectors come from")
+    ready: int = Field(
+        description="Items of the project with a vector (neighbours come from these)"
+    )
+    total: int
+    similar: list[SimilarItem]
 
 
 class QueueStatus(Output):

@@ -79,6 +79,8 @@ def test_import_progress_and_jobs_table_update_without_reload(
 ) -> None:
     app = live_server.app
     app.config["LABELER_IMPORT_CHUNK"] = 500
+    # This test follows one import job; with TF-IDF features no embedding job follows it.
+    app.config["LABELER_TEXT_FEATURES"] = "tfidf"
     pid = _seed(app)
     page.context.add_init_script(RECORD_VIOLATIONS)
     login(page, "eve", PASSWORD)

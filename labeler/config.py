@@ -92,6 +92,9 @@ def load_config(
         # Embed jobs per project after an import: each takes the items whose id % N is its
         # share, so N workers embed a big project N times faster.
         "LABELER_EMBED_JOBS": max(1, int(env.get("LABELER_EMBED_JOBS", 1))),
+        # Similar items: exact cosine below this many stored vectors, an HNSW index (built by
+        # the embed job that finishes a project) at or above it.
+        "LABELER_ANN_MIN_ITEMS": max(1, int(env.get("LABELER_ANN_MIN_ITEMS", 20000))),
         "LABELER_TASK_VISIBILITY_TIMEOUT": int(env.get("LABELER_TASK_VISIBILITY_TIMEOUT", 900)),
         # A round queued or running longer than this is taken for dead and replaced.
         "LABELER_ROUND_STALE_SECONDS": int(env.get("LABELER_ROUND_STALE_SECONDS", 1800)),

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from labeler.extensions import db
 from labeler.models import Job, Project, Role, User
 from labeler.models.types import utcnow
-from labeler.services import artifacts, importing, projects, vectors
+from labeler.services import artifacts, importing, neighbours, projects, vectors
 from labeler.services.enqueue import EMBED_ITEMS, IMPORT_UPLOAD, enqueue
 from labeler.services.errors import NotFound, ServiceError
 from labeler.services.inputs import as_id
@@ -173,6 +173,10 @@ def run_embed_job(job_id: int, *, batch: int = 256) -> None:
         embedded = vectors.embed_missing(
             project_id, batch, progress=lambda done: set_progress(job_id, done), shard=(k, n)
         )
+        # The job that finds the whole project embedded (re)builds its similar-items index.
+        index_id = None
+        if model and vectors.count_missing(project_id, model) == 0:
+            index_id = neighbours.build_index(project_id, model)
     except Exception:
         db.session.rollback()
         job = db.session.get_one(Job, job_id)
@@ -183,7 +187,7 @@ def run_embed_job(job_id: int, *, batch: int = 256) -> None:
     job = db.session.get_one(Job, job_id)
     job.status = "done"
     job.progress = embedded
-    job.result = {"embedded": embedded, "model": model}
+    job.result = {"embedded": embedded, "model": model, "index": index_id}
     db.session.commit()
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import exists, func, select
 from labeler.extensions import db
 from labeler.learning import embeddings
 from labeler.models import Item, ItemVector, Project
-from labeler.services.errors import Conflict, NotFound
+from labeler.services.errors import NotFound
 
 # float16 halves the table (768 bytes per 384-d vector); cosine ranks do not notice.
 STORED_DTYPE = np.dtype("<f2")
@@ -179,61 +179,3 @@ def _project_vectors(project_id: int, model: str) -> list[tuple[int, NDArray[np.
         .execution_options(yield_per=5000)
     )
     return [(int(i), decode(v)) for i, v in rows]
-
-
-def similar_items(project: Project, item: Item, k: int = 10) -> dict[str, Any]:
-    """The ``k`` items nearest to ``item`` by cosine over the stored vectors.
-
-    Brute force over the project's matrix (fine up to ~100k items). Returns
-    ids, shown data and similarity only. Raises Conflict (409) when the
-    project does not use embeddings or ``item`` has no vector yet.
-    """
-    model = model_for(project)
-    if model is None:
-        raise Conflict(
-            "similar items need sentence embeddings (text project, embeddings features)",
-            {"reason": "embeddings_disabled"},
-        )
-    stored = _project_vectors(project.id, model)
-    total = int(
-        db.session.scalar(
-            select(func.count()).select_from(Item).where(Item.project_id == project.id)
-        )
-        or 0
-    )
-    ids = [i for i, _ in stored]
-    if item.id not in ids:
-        raise Conflict(
-            f"vectors not ready: {len(ids)}/{total} items embedded",
-            {"reason": "vectors_not_ready", "ready": len(ids), "total": total},
-        )
-    M = np.vstack([v for _, v in stored])
-    M /= np.maximum(np.linalg.norm(M, axis=1, keepdims=True), 1e-12)
-    me = ids.index(item.id)
-    sims = M @ M[me]
-    sims[me] = -np.inf
-    k = max(0, min(k, len(ids) - 1))
-    top = np.argpartition(-sims, k - 1)[:k] if k else np.array([], dtype=np.int64)
-    top = top[np.argsort(-sims[top], kind="stable")]
-    chosen = [ids[t] for t in top]
-    found = {
-        r.id: r
-        for r in db.session.execute(
-            select(Item.id, Item.external_id, Item.data).where(Item.id.in_(chosen))
-        )
-    }
-    return {
-        "item": item.external_id,
-        "model": model,
-        "ready": len(ids),
-        "total": total,
-        "similar": [
-            {
-                "id": found[i].external_id,
-                "data": found[i].data,
-                "similarity": round(float(sims[t]), 6),
-            }
-            for i, t in zip(chosen, top, strict=True)
-            if i in found
-        ],
-    }

@@ -17,7 +17,7 @@ from werkzeug.routing import PathConverter
 
 from labeler.extensions import csrf
 from labeler.models import Project, Role, User
-from labeler.services import assignment, exporting, importing, jobs, queue, training, vectors
+from labeler.services import assignment, exporting, importing, jobs, neighbours, queue, training
 from labeler.services import projects as project_service
 from labeler.services import users as user_service
 from labeler.services.errors import NotFound, ServiceError
@@ -235,7 +235,7 @@ def get_item(project: Project, iid: str) -> Any:
 )
 def similar(project: Project, iid: str, query: s.SimilarQuery) -> Any:
     item = assignment.find_item(project, _item_ref(iid))
-    return jsonify(vectors.similar_items(project, item, query.k))
+    return jsonify(neighbours.similar_items(project, item, query.k))
 
 
 @bp.get("/projects/<pid>/next")

@@ -12,9 +12,12 @@ from typing import Any
 from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
 
-from labeler.models import Project, Role
-from labeler.services import browse
+from labeler.models import Item, Project, Role
+from labeler.services import browse, neighbours
 from labeler.services import projects as project_service
+from labeler.services.errors import Conflict
+
+SIMILAR_ON_PAGE = 10
 
 bp = Blueprint("items", __name__)
 
@@ -54,4 +57,34 @@ def item_page(pid: str, iid: str) -> Any:
         detail=detail,
         back=browse.parse_filter(request.args).params(),
         can_manage=current_user.can(Role.ENGINEER),
+        similar=_similar(project, detail.item),
     )
+
+
+def _similar(project: Project, item: Item) -> dict[str, Any]:
+    """The item's nearest neighbours, or why there are none yet (a line for the page)."""
+    try:
+        found = neighbours.similar_items(project, item, SIMILAR_ON_PAGE)
+    except Conflict as exc:
+        details = exc.details or {}
+        if details.get("reason") == "vectors_not_ready":
+            note = (
+                f"Similar items appear once this item has a stored vector: "
+                f"{details['ready']} of {details['total']} items embedded so far."
+            )
+        else:
+            note = (
+                "Similar items need sentence embeddings; this project's rounds use "
+                f"{'image features' if project.kind != 'text' else 'TF-IDF or hashing'}."
+            )
+        return {"items": [], "note": note}
+    field = project.text_field
+    items = [
+        {
+            "id": s["id"],
+            "text": str(s["data"].get(field, "")) if isinstance(s["data"], dict) else "",
+            "similarity": s["similarity"],
+        }
+        for s in found["similar"]
+    ]
+    return {"items": items, "note": "", "method": found["method"], "model": found["model"]}

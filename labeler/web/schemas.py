@@ -254,6 +254,10 @@ class SimilarItems(Output):
 
     item: str
     model: str = Field(description="The embedding model the vectors come from")
+    method: Literal["exact", "hnsw"] = Field(
+        description="exact cosine over every stored vector, or the project's HNSW index "
+        "(large projects; items embedded after it was built are not among the neighbours)"
+    )
     ready: int = Field(
         description="Items of the project with a vector (neighbours come from these)"
     )

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from labeler.extensions import db
 from labeler.models import ItemVector, Job, TrainingRound
-from labeler.services import jobs, training, vectors
+from labeler.services import jobs, neighbours, training, vectors
 from tests.factories import gen_items, gen_project
 
 pytestmark = pytest.mark.integration
@@ -105,7 +105,7 @@ def test_similar_items_put_the_paraphrase_first(app, backend):
     items = {i.external_id: i for i in project_items(project)}
     for k in range(len(PAIRS)):
         for j in (0, 1):
-            got = vectors.similar_items(project, items[f"s{k}{j}"], k=3)
+            got = neighbours.similar_items(project, items[f"s{k}{j}"], k=3)
             assert got["similar"][0]["id"] == f"s{k}{1 - j}", (PAIRS[k][j], got["similar"])
             sims = [s["similarity"] for s in got["similar"]]
             assert sims == sorted(sims, reverse=True)

@@ -24,7 +24,9 @@
    text). Its items per second, and the time for ``--n`` items extrapolated
    linearly (embedding dominates it and is linear in the items), printed as an
    extrapolation; ``--scratch-n`` equal to ``--n`` measures it instead.
-4. Items embedded per second per process (``bench_embeddings.bench_embeddings``).
+4. Similar items on the ``--n`` items: the exact search per request, the HNSW
+   index's build time and size, its first (loading) and later requests.
+5. Items embedded per second per process (``bench_embeddings.bench_embeddings``).
 
 The load average is printed before and after each part: on a shared machine the
 figures follow the load.
@@ -237,6 +239,8 @@ def bench_rounds(args: argparse.Namespace) -> None:
             stored_n = _rounds(big, args.repeats, f"round on {args.n} items, stored vectors")
             print(f"      of which reading the stored vectors: {_read_time(big):.2f} s")
 
+            if not args.skip_index:
+                _bench_similar(app, big, args.n)
             m = args.scratch_n
             small = _fill(
                 "small",
@@ -270,6 +274,48 @@ def bench_rounds(args: argparse.Namespace) -> None:
             db.engine.dispose()
 
 
+def _bench_similar(app: Any, project: Any, n: int) -> None:
+    """Similar items on the big project: exact search, index build, index queries."""
+    from sqlalchemy import func, select
+
+    from labeler.extensions import db
+    from labeler.models import Artifact, Item
+    from labeler.services import neighbours, vectors
+
+    model = vectors.model_for(project)
+    assert model is not None
+    items = list(db.session.scalars(select(Item).where(Item.project_id == project.id).limit(2000)))[
+        ::100
+    ]
+    print(f"== similar items on {n} items ({len(items)} queries each, k=10)")
+    for label, threshold in (("exact", n + 1), ("hnsw", 1)):
+        app.config["LABELER_ANN_MIN_ITEMS"] = threshold
+        if label == "hnsw":
+            start = time.perf_counter()
+            neighbours.build_index(project.id, model)
+            took = time.perf_counter() - start
+            size = db.session.scalar(
+                select(func.sum(Artifact.size)).where(
+                    Artifact.project_id == project.id,
+                    Artifact.kind.in_((neighbours.INDEX_KIND, neighbours.PART_KIND)),
+                )
+            )
+            print(f"   index built and stored in {took:.1f} s, {int(size or 0) / 1e6:.0f} MB")
+            start = time.perf_counter()
+            neighbours.similar_items(project, items[0], 10)
+            print(
+                f"   first query in a process (loads the index): {time.perf_counter() - start:.2f} s"
+            )
+        times = []
+        for item in items:
+            start = time.perf_counter()
+            got = neighbours.similar_items(project, item, 10)
+            times.append(time.perf_counter() - start)
+            assert got["method"] == label, got["method"]
+        print(f"   {label}: median {statistics.median(times) * 1000:.0f} ms per request; {_load()}")
+    app.config["LABELER_ANN_MIN_ITEMS"] = 20000
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=100_000)
@@ -286,6 +332,7 @@ def main() -> None:
     ap.add_argument("--embed-n", type=int, default=500)
     ap.add_argument("--embed-repeats", type=int, default=5)
     ap.add_argument("--skip-embed", action="store_true")
+    ap.add_argument("--skip-index", action="store_true", help="skip the similar-items part")
     args = ap.parse_args()
     print(f"start: {_load()}")
     bench_rounds(args)

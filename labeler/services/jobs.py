@@ -7,17 +7,14 @@ embeddings is followed by an ``embed`` job, so rounds find stored vectors.
 from __future__ import annotations
 
 import traceback
-from datetime import timedelta
 from typing import IO, Any
 
-from flask import current_app
 from sqlalchemy import select, update
 
 from labeler.extensions import db
 from labeler.models import Job, Project, Role, User
-from labeler.models.types import utcnow
 from labeler.services import artifacts, importing, neighbours, projects, vectors
-from labeler.services.enqueue import EMBED_ITEMS, IMPORT_UPLOAD, enqueue
+from labeler.services.enqueue import IMPORT_UPLOAD, enqueue
 from labeler.services.errors import NotFound, ServiceError
 from labeler.services.inputs import as_id
 
@@ -113,44 +110,12 @@ def run_import_job(job_id: int) -> None:
     job.progress = result.total
     job.total = result.total
     db.session.commit()
-    artifacts.delete(params["artifact_id"])
-    request_embedding(project)
+    artifacts.delete(params["artifact_id"])  # import_file queued the embedding of new items
 
 
-def request_embedding(project: Project) -> Job | None:
-    """Queue embedding of the project's items without vectors, unless one is on its way.
-
-    None when the project does not use embeddings (not text, or
-    ``LABELER_TEXT_FEATURES`` is tfidf/hashing, or the model is not installed).
-    ``LABELER_EMBED_JOBS`` jobs share the items (ids modulo N); the first is returned.
-    An embed job not updated within the round staleness limit is taken for lost.
-    """
-    if vectors.model_for(project) is None:
-        return None
-    stale = timedelta(seconds=current_app.config["LABELER_ROUND_STALE_SECONDS"])
-    current = db.session.scalar(
-        select(Job)
-        .where(
-            Job.project_id == project.id,
-            Job.kind == "embed",
-            Job.status.in_(("queued", "running")),
-            Job.updated_at > utcnow() - stale,
-        )
-        .order_by(Job.id.desc())
-        .limit(1)
-    )
-    if current is not None:
-        return current
-    n = current_app.config["LABELER_EMBED_JOBS"]
-    made = [
-        Job(project_id=project.id, kind="embed", status="queued", params={"shard": [k, n]})
-        for k in range(n)
-    ]
-    db.session.add_all(made)
-    db.session.commit()
-    for job in made:
-        enqueue(EMBED_ITEMS, job.id)
-    return made[0]
+# Kept here too: callers know it as jobs.request_embedding (it lives with the vectors so that
+# imports, which jobs depends on, can queue embedding without a cycle).
+request_embedding = vectors.request_embedding
 
 
 def run_embed_job(job_id: int, *, batch: int = 256) -> None:

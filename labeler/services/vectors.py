@@ -10,17 +10,21 @@ several jobs (workers) can work on one project at once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
 from flask import current_app
 from numpy.typing import NDArray
+from sqlalchemy import delete as sa_delete
 from sqlalchemy import exists, func, select
 
 from labeler.extensions import db
 from labeler.learning import embeddings
-from labeler.models import Item, ItemVector, Project
+from labeler.models import Item, ItemVector, Job, Project
+from labeler.models.types import utcnow
+from labeler.services.enqueue import EMBED_ITEMS, enqueue
 from labeler.services.errors import NotFound
 
 # float16 halves the table (768 bytes per 384-d vector); cosine ranks do not notice.
@@ -70,6 +74,14 @@ def count_missing(project_id: int, model: str, shard: tuple[int, int] = (0, 1)) 
         )
         or 0
     )
+
+
+def _any_missing(project_id: int, model: str) -> bool:
+    """Whether some item of the project has no vector (stops at the first one)."""
+    probe = select(Item.id).where(Item.project_id == project_id, _missing(model)).limit(1)
+    found = db.session.scalar(probe) is not None
+    db.session.commit()
+    return found
 
 
 def count_ready(project_id: int, model: str) -> int:
@@ -137,7 +149,10 @@ def embed_missing(
         # End the read transaction before the slow part (on SQLite it holds the lock).
         db.session.commit()
         if not rows:
-            return done
+            if after == 0:
+                return done
+            after = 0  # one more pass: items imported or re-texted behind us meanwhile
+            continue
         X = featurizer.transform([r.data for r in rows])
         _insert_ignoring_duplicates(
             [
@@ -151,11 +166,80 @@ def embed_missing(
                 for r, x in zip(rows, X, strict=True)
             ]
         )
+        stale = _drop_if_retexted(project.text_field, model, rows)
         db.session.commit()
-        done += len(rows)
+        done += len(rows) - stale
         after = rows[-1].id
         if progress is not None:
             progress(done)
+
+
+def _drop_if_retexted(field: str, model: str, rows: Sequence[Any]) -> int:
+    """Delete the vectors just written for items whose text an import changed meanwhile.
+
+    Runs after the insert, in its transaction. On PostgreSQL the items are read
+    FOR SHARE: an import's update waits for this commit (its own delete of the
+    item's vectors then sees ours), or this read waits for the import's commit
+    and sees the new text. On SQLite the insert holds the only write lock, so
+    the read sees the latest text. Returns how many were dropped.
+    """
+    text = {r.id: _text(r.data, field) for r in rows}
+    check = select(Item.id, Item.data).where(Item.id.in_(list(text)))
+    if db.engine.dialect.name == "postgresql":
+        check = check.with_for_update(read=True)
+    stale = [i for i, data in db.session.execute(check) if _text(data, field) != text[i]]
+    if stale:
+        db.session.execute(
+            sa_delete(ItemVector).where(ItemVector.item_id.in_(stale), ItemVector.model == model)
+        )
+    return len(stale)
+
+
+def _text(data: Any, field: str) -> Any:
+    return data.get(field) if isinstance(data, dict) else data
+
+
+def request_embedding(project: Project) -> Job | None:
+    """Queue embedding of the project's items without vectors, unless one is on its way.
+
+    Called after every import (in a worker or in process) and by rounds that
+    find vectors missing.
+
+    None when every item has its vector, or the project does not use embeddings
+    (not text, or ``LABELER_TEXT_FEATURES`` is tfidf/hashing, or the model is not
+    installed).
+    ``LABELER_EMBED_JOBS`` jobs share the items (ids modulo N); the first is returned.
+    An embed job not updated within the round staleness limit is taken for lost.
+    """
+    model = model_for(project)
+    if model is None:
+        return None
+    stale = timedelta(seconds=current_app.config["LABELER_ROUND_STALE_SECONDS"])
+    current = db.session.scalar(
+        select(Job)
+        .where(
+            Job.project_id == project.id,
+            Job.kind == "embed",
+            Job.status.in_(("queued", "running")),
+            Job.updated_at > utcnow() - stale,
+        )
+        .order_by(Job.id.desc())
+        .limit(1)
+    )
+    if current is not None:
+        return current
+    if not _any_missing(project.id, model):
+        return None
+    n = current_app.config["LABELER_EMBED_JOBS"]
+    made = [
+        Job(project_id=project.id, kind="embed", status="queued", params={"shard": [k, n]})
+        for k in range(n)
+    ]
+    db.session.add_all(made)
+    db.session.commit()
+    for job in made:
+        enqueue(EMBED_ITEMS, job.id)
+    return made[0]
 
 
 def load_matrix(project: Project, ids: list[int], model: str | None = None) -> NDArray[Any] | None:

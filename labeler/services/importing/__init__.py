@@ -11,7 +11,9 @@ labels. Every import is all or nothing and can be repeated:
 - hidden fields (gold answers, weak-label votes) go to their own tables, never
   into the data raters receive;
 - an item import is staged and published in short transactions (``batch``),
-  so a big upload never holds SQLite's single write lock for long.
+  so a big upload never holds SQLite's single write lock for long;
+- new items, and items whose text changed (their old vectors are dropped), are
+  queued for embedding (``vectors.request_embedding``), in the CLI as in workers.
 
 CSV and JSONL are streamed: memory holds one chunk plus a 16-byte digest per id
 seen (to catch duplicates), never the file.
@@ -24,6 +26,7 @@ from pathlib import PurePath
 from typing import Any, BinaryIO
 
 from labeler.models import Project
+from labeler.services import vectors
 from labeler.services.errors import BadInput
 from labeler.services.importing.annotations import AnnotationImport
 from labeler.services.importing.batch import import_rows, recover
@@ -89,7 +92,7 @@ def import_file(
     """
     check_format(fmt)
     rows = read(fmt, stream, hints_of(project))
-    return import_rows(project, rows, source_name(stream), progress=progress)
+    return _embed_after(project, import_rows(project, rows, source_name(stream), progress=progress))
 
 
 def import_records(
@@ -102,9 +105,19 @@ def import_records(
     """
     if not isinstance(records, list):
         raise BadInput("send a JSON list of items")
-    return import_rows(
-        project, record_rows(records), "the request", unit="item", gold_source=gold_source
+    return _embed_after(
+        project,
+        import_rows(
+            project, record_rows(records), "the request", unit="item", gold_source=gold_source
+        ),
     )
+
+
+def _embed_after(project: Project, result: ImportResult) -> ImportResult:
+    """New or changed items get their vectors from an embed job, whoever imported them."""
+    if result.created or result.updated:
+        vectors.request_embedding(project)
+    return result
 
 
 def import_annotations(project: Project, stream: BinaryIO) -> AnnotationImportResult:

@@ -5,7 +5,8 @@ Each call is one short transaction that locks the batch row, moves the next
 repeating a call after a crash neither skips nor repeats a row.
 
 Items are matched by external id: a new id creates an item, a changed row
-updates it, an identical one counts as unchanged. Gold labels and WRENCH votes
+updates it (and drops its stored vectors when its text changed), an identical
+one counts as unchanged. Gold labels and WRENCH votes
 given in a row replace the stored ones of that item; a row without them leaves
 the stored ones alone.
 """
@@ -20,7 +21,16 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from labeler.extensions import db
-from labeler.models import GoldLabel, ImportBatch, ImportRow, Item, LabelingFunction, WeakVote
+from labeler.models import (
+    GoldLabel,
+    ImportBatch,
+    ImportRow,
+    Item,
+    ItemVector,
+    LabelingFunction,
+    Project,
+    WeakVote,
+)
 from labeler.models.types import utcnow
 from labeler.services.errors import Conflict
 
@@ -106,6 +116,8 @@ def _write(project_id: int, rows: list[Any], now: datetime) -> _Counts:
     votes = _stored_votes(known, lfs) if any(r.votes is not None for r in rows) else {}
     new: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
+    retext: list[int] = []
+    field = db.session.get_one(Project, project_id).text_field
     hidden: list[Any] = []
     for row in rows:
         old = stored.get(row.external_id)
@@ -118,6 +130,8 @@ def _write(project_id: int, rows: list[Any], now: datetime) -> _Counts:
         votes_same = row.votes is None or votes.get(old.id, {}) == _sparse(row.votes)
         if old.data != row.data or priority != old.priority:
             changed.append({"id": old.id, "data": row.data, "priority": priority})
+            if _text(old.data, field) != _text(row.data, field):
+                retext.append(old.id)
         elif gold_same and votes_same:
             counts.unchanged += 1
             continue
@@ -127,6 +141,10 @@ def _write(project_id: int, rows: list[Any], now: datetime) -> _Counts:
         db.session.execute(insert(Item), new)
     if changed:
         db.session.execute(update(Item), changed)
+    if retext:
+        # Vectors of the old text must not be reused: the item is embedded again (the
+        # import queues it). The embed job re-checks texts under a lock (vectors.embed_missing).
+        db.session.execute(delete(ItemVector).where(ItemVector.item_id.in_(retext)))
     counts.created, counts.updated = len(new), len(rows) - len(new) - counts.unchanged
     if hidden:
         ids: dict[str, int] = {
@@ -141,6 +159,10 @@ def _write(project_id: int, rows: list[Any], now: datetime) -> _Counts:
         _write_gold(project_id, [r for r in hidden if r.gold], ids, now)
         _write_votes([r for r in hidden if r.votes is not None], ids, lfs)
     return counts
+
+
+def _text(data: Any, field: str) -> Any:
+    return data.get(field) if isinstance(data, dict) else data
 
 
 def _new_item(project_id: int, row: Any, now: datetime) -> dict[str, Any]:

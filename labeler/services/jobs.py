@@ -138,10 +138,7 @@ def run_embed_job(job_id: int, *, batch: int = 256) -> None:
         embedded = vectors.embed_missing(
             project_id, batch, progress=lambda done: set_progress(job_id, done), shard=(k, n)
         )
-        # The job that finds the whole project embedded (re)builds its similar-items index.
-        index_id = None
-        if model and vectors.count_missing(project_id, model) == 0:
-            index_id = neighbours.build_index(project_id, model)
+        index = _build_index(project_id, model)
     except Exception:
         db.session.rollback()
         job = db.session.get_one(Job, job_id)
@@ -152,8 +149,23 @@ def run_embed_job(job_id: int, *, batch: int = 256) -> None:
     job = db.session.get_one(Job, job_id)
     job.status = "done"
     job.progress = embedded
-    job.result = {"embedded": embedded, "model": model, "index": index_id}
+    job.result = {"embedded": embedded, "model": model, **index}
     db.session.commit()
+
+
+def _build_index(project_id: int, model: str | None) -> dict[str, Any]:
+    """The job that finds the whole project embedded (re)builds its similar-items index.
+
+    The vectors are stored whatever happens here: a failed build is reported in
+    the job's result and similar items fall back to the exact search.
+    """
+    if not model or vectors.count_missing(project_id, model) > 0:
+        return {"index": None}
+    try:
+        return {"index": neighbours.build_index(project_id, model)}
+    except Exception:
+        db.session.rollback()
+        return {"index": None, "index_error": traceback.format_exc(limit=3)}
 
 
 def job_for(user: User, job_id: int) -> Job:

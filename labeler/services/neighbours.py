@@ -17,6 +17,7 @@ answers and weak votes live in their own tables and are never read.
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import tempfile
@@ -31,8 +32,10 @@ from sqlalchemy import delete, func, select
 from labeler.extensions import db
 from labeler.models import Artifact, Item, ItemVector, Project
 from labeler.services import artifacts, vectors
-from labeler.services.errors import Conflict
+from labeler.services.errors import Conflict, NotFound
 
+log = logging.getLogger(__name__)
+_WARNED = False
 INDEX_KIND = "ann-index"
 PART_KIND = "ann-index-part"
 PART_BYTES = 256 * 1024 * 1024
@@ -162,11 +165,12 @@ def build_index(project_id: int, model: str) -> int | None:
     model are deleted once the new one is stored, so readers always find a
     whole one (a reader holding an old header falls back to the exact search).
     """
-    import hnswlib
-
     n = vectors.count_ready(project_id, model)
     db.session.commit()
     if n < current_app.config["LABELER_ANN_MIN_ITEMS"]:
+        return None
+    hnswlib = _hnswlib()
+    if hnswlib is None:
         return None
     dim = int(
         db.session.scalar(
@@ -254,11 +258,23 @@ def _cached_index(project_id: int, model: str) -> Any | None:
     return index
 
 
+def _hnswlib() -> Any | None:
+    """The hnswlib module, or None (logged once): the exact search then serves every size."""
+    global _WARNED
+    try:
+        import hnswlib
+    except ImportError as exc:
+        if not _WARNED:
+            _WARNED = True
+            log.warning("no similar-items index: %s (pip install hnswlib)", exc)
+        return None
+    return hnswlib
+
+
 def _load_index(header_id: int) -> Any | None:
-    import hnswlib
-
-    from labeler.services.errors import NotFound
-
+    hnswlib = _hnswlib()
+    if hnswlib is None:
+        return None
     try:
         header = pickle.loads(artifacts.get(header_id))  # written by our own workers only
         blob = b"".join(artifacts.get(part) for part in header["parts"])

@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 
 from labeler.extensions import db
 from labeler.models import Project, Role
-from labeler.services import exporting, importing, jobs, training
+from labeler.services import exporting, importing, jobs, training, vectors
 from labeler.services import projects as project_service
 from labeler.services import users as user_service
 from labeler.services.errors import BadInput, ServiceError
@@ -72,11 +72,15 @@ def project_page(pid: str) -> Any:
     project = _engineer_project(pid)
     job = jobs.project_job(project, request.args.get("job"))
     rounds = training.recent_rounds(project, 50)
+    model = vectors.model_for(project)
     return render_template(
         "project.html",
         project=project,
         instructions=render_markdown(project.instructions),
         progress=project_service.project_progress(project, current_user),
+        # Stored sentence embeddings (the embed jobs' progress shows in the jobs table).
+        vectors_ready=vectors.count_ready(project.id, model) if model else None,
+        vectors_model=model,
         strategies=project_service.STRATEGIES,
         import_formats=importing.FORMATS,
         export_formats=list(exporting.FORMATS),

@@ -96,7 +96,12 @@ def test_the_item_page_lists_neighbours_or_says_why_not(app, backend, client, ma
     assert "Similar items appear once this item has a stored vector: 0 of 10 items embedded" in (
         html
     )
-    _embed(project)
+    page = client.get(f"/projects/{project.id}").get_data(as_text=True)
+    assert "Sentence embeddings: 0 / 10 items embedded (rounds use TF-IDF" in page
+    job = _embed(project)
+    page = client.get(f"/projects/{project.id}").get_data(as_text=True)
+    assert "Sentence embeddings: 10 / 10 items embedded." in page
+    assert f'<tr data-job-id="{job.id}" data-status="done">' in page
     html = client.get(url).get_data(as_text=True)
     listed = re.findall(r'<li><a href="/projects/\d+/items/(s\d\d)">', html)
     assert listed[0] == "s21" and len(listed) == 9 and "s20" not in listed
@@ -105,6 +110,8 @@ def test_the_item_page_lists_neighbours_or_says_why_not(app, backend, client, ma
     app.config["LABELER_TEXT_FEATURES"] = "tfidf"
     html = client.get(url).get_data(as_text=True)
     assert "Similar items need sentence embeddings" in html
+    page = client.get(f"/projects/{project.id}").get_data(as_text=True)
+    assert "Text features: TF-IDF (sentence embeddings are off)." in page
 
 
 def projects_user(name: str) -> Any:

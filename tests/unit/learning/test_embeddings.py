@@ -109,3 +109,24 @@ def test_embeddings_are_cached_on_disk_by_texts_and_model(tmp_path):
     c.transform(texts[::-1])
     assert not c.last_from_cache and len(list(tmp_path.glob("*.npy"))) == 2
     assert SentenceEmbedder().transform([]).shape == (0, 384)
+
+
+def test_a_cuda_device_is_used_where_torch_sees_one(monkeypatch):
+    """No GPU here: torch is told it has one, and the model load is recorded, not run."""
+    import torch
+
+    from labeler.learning import embeddings
+
+    loads: list[tuple[str, str]] = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(embeddings, "_MODELS", {})
+    monkeypatch.setattr(
+        embeddings, "_load_model", lambda module, device: loads.append((module, device)) or object()
+    )
+    assert embeddings.default_device() == "cuda"
+    SentenceEmbedder().load()
+    assert loads == [(embeddings.MODULE, "cuda")]
+    SentenceEmbedder(device="cpu").load()  # an explicit device wins
+    assert loads[-1] == (embeddings.MODULE, "cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert embeddings.default_device() == "cpu"

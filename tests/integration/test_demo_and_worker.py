@@ -108,7 +108,11 @@ def test_upload_runs_on_a_real_worker(app, backend, db_url, tmp_path, worker_fac
     project = projects.create_project("up", ["a", "b"], created_by=engineer)
     project_id = project.id
     db.session.remove()
-    worker_factory(process_env(db_url, tmp_path / "data", broker))
+    env = process_env(db_url, tmp_path / "data", broker)
+    # This test is about import jobs: with embeddings, an embed job of the 5,000 rows would
+    # run on the one worker before the second import (tests/integration/test_vectors*.py).
+    env["LABELER_TEXT_FEATURES"] = "tfidf"
+    worker_factory(env)
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
     rows = "".join(f'{{"id": "u{k}", "text": "row {k}"}}\n' for k in range(5000)).encode()

@@ -1,0 +1,106 @@
+"""Human-level performance: how well one rater matches the consensus of the others.
+
+It is the ceiling an engineer should hold the model against: a model scored on
+majority labels cannot be expected to beat the raters' own agreement with that
+majority by much. Every answer whose item has a consensus among the *other*
+answers (:func:`~labeler.quality.consensus.leave_one_out_majority`) is one
+prediction; each item weighs one in total, so heavily labelled items do not
+dominate. Accuracy and macro-F1 come with a percentile bootstrap over items
+(seeded), because a few hundred items give a wide interval.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from labeler.quality.consensus import leave_one_out_majority
+
+__all__ = ["HumanLevel", "human_level", "weighted_scores"]
+
+
+@dataclass(frozen=True)
+class HumanLevel:
+    accuracy: float | None
+    accuracy_ci: tuple[float, float] | None
+    macro_f1: float | None
+    macro_f1_ci: tuple[float, float] | None
+    n_items: int  # items with at least one scored answer
+    n_answers: int  # scored answers
+    confidence: float
+    n_boot: int
+
+
+def weighted_scores(cells: np.ndarray, k: int) -> tuple[float, float]:
+    """Accuracy and macro-F1 of a weighted (k*k,) truth x prediction table, flattened.
+
+    Macro-F1 averages over the classes that occur as truth or prediction.
+
+    Examples
+    --------
+    >>> acc, f1 = weighted_scores(np.array([3.0, 1.0, 0.0, 4.0]), 2)
+    >>> round(acc, 4), round(f1, 4)
+    (0.875, 0.873)
+    """
+    table = np.asarray(cells, dtype=np.float64).reshape(k, k)
+    total = table.sum()
+    tp = np.diag(table)
+    truth, pred = table.sum(axis=1), table.sum(axis=0)
+    present = (truth + pred) > 0
+    f1 = np.divide(2 * tp, truth + pred, out=np.zeros(k), where=present)
+    return float(tp.sum() / total), float(f1[present].mean())
+
+
+def human_level(
+    counts: np.ndarray,
+    item: np.ndarray,
+    label: np.ndarray,
+    *,
+    n_boot: int = 200,
+    confidence: float = 0.95,
+    random_state: int = 0,
+) -> HumanLevel:
+    """Expected accuracy and macro-F1 of one rater against the consensus of the others.
+
+    ``counts`` is the item x label table of the label answers ``(item, label)``.
+
+    Examples
+    --------
+    >>> counts = np.array([[3, 0], [2, 1], [0, 2]])
+    >>> h = human_level(counts, np.array([0, 0, 0, 1, 1, 1, 2, 2]),
+    ...                 np.array([0, 0, 0, 0, 0, 1, 1, 1]), n_boot=50)
+    >>> round(h.accuracy, 4), h.n_items, h.n_answers
+    (0.6667, 3, 6)
+    """
+    counts = np.asarray(counts)
+    item = np.asarray(item, dtype=np.int64)
+    label = np.asarray(label, dtype=np.int64)
+    k = counts.shape[1]
+    loo = leave_one_out_majority(counts, item, label)
+    scored = loo >= 0
+    it, truth, pred = item[scored], loo[scored], label[scored]
+    if len(it) == 0:
+        return HumanLevel(None, None, None, None, 0, 0, confidence, n_boot)
+    per_item = np.bincount(it, minlength=counts.shape[0])
+    weight = 1.0 / per_item[it]
+    cell = truth * k + pred
+    acc, f1 = weighted_scores(np.bincount(cell, weights=weight, minlength=k * k), k)
+    n_items = int((per_item > 0).sum())
+
+    # Bootstrap over items: each replicate draws n_items items with replacement;
+    # an answer then weighs (times its item was drawn) / (scored answers of its item).
+    rng = np.random.default_rng(random_state)
+    items_scored = np.flatnonzero(per_item > 0)
+    accs, f1s = np.empty(n_boot), np.empty(n_boot)
+    for b in range(n_boot):
+        drawn = items_scored[rng.integers(0, n_items, n_items)]
+        times = np.bincount(drawn, minlength=counts.shape[0])
+        table = np.bincount(cell, weights=weight * times[it], minlength=k * k)
+        accs[b], f1s[b] = weighted_scores(table, k)
+    tail = (1 - confidence) / 2 * 100
+    acc_ci = tuple(float(v) for v in np.percentile(accs, [tail, 100 - tail])) if n_boot else None
+    f1_ci = tuple(float(v) for v in np.percentile(f1s, [tail, 100 - tail])) if n_boot else None
+    return HumanLevel(
+        acc, acc_ci, f1, f1_ci, n_items, int(scored.sum()), confidence, n_boot  # type: ignore[arg-type]
+    )

@@ -78,9 +78,7 @@ def project() -> None:
 @click.option("--text-field", default="text", help="Field of an item's data to show.")
 @click.option("--lease-seconds", type=int, default=600)
 @click.option("--retrain-every", type=int, default=20, help="New labels per round; 0 = on demand.")
-@click.option(
-    "--ordered", "labels_ordered", is_flag=True, help="The labels are an ordered scale."
-)
+@click.option("--ordered", "labels_ordered", is_flag=True, help="The labels are an ordered scale.")
 @with_appcontext
 def project_create(name: str, labels: str, **settings: Any) -> None:
     """Create project NAME; prints its id on the last line.

@@ -22,7 +22,9 @@ from flask.cli import with_appcontext
 @click.option("--since", default=None, help="Answers created at or after (ISO 8601; naive = UTC).")
 @click.option("--until", default=None, help="Answers created before (ISO 8601).")
 @click.option("--level", type=click.Choice(["nominal", "ordinal"]), default=None)
-@click.option("--threshold", type=float, default=0.7, help="Flag raters agreeing less with the others.")
+@click.option(
+    "--threshold", type=float, default=0.7, help="Flag raters agreeing less with the others."
+)
 @click.option("--min-scored", type=int, default=10, help="Answers a rater needs to be flagged.")
 @click.option("--dawid-skene", type=click.Choice(["auto", "on", "off"]), default="auto")
 @click.option("--top", type=int, default=20, help="Most disputed items to list.")

@@ -18,7 +18,13 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-__all__ = ["SKIP_LABELS", "consensus_labels", "leave_one_out_majority", "majority", "majority_codes"]
+__all__ = [
+    "SKIP_LABELS",
+    "consensus_labels",
+    "leave_one_out_majority",
+    "majority",
+    "majority_codes",
+]
 
 L = TypeVar("L", bound=Hashable)
 

@@ -4,8 +4,9 @@ It is the ceiling an engineer should hold the model against: a model scored on
 majority labels cannot be expected to beat the raters' own agreement with that
 majority by much. Every answer whose item has a consensus among the *other*
 answers (:func:`~labeler.quality.consensus.leave_one_out_majority`) is one
-prediction; each item weighs one in total, so heavily labelled items do not
-dominate. Accuracy and macro-F1 come with a percentile bootstrap over items
+prediction of "a random rater on a random item": an answer weighs one over the
+number of answers to its item, so heavily labelled items do not dominate, and
+answers without a consensus of the others (a tie) are left out. Accuracy and macro-F1 come with a percentile bootstrap over items
 (seeded), because a few hundred items give a wide interval.
 """
 
@@ -52,6 +53,11 @@ def weighted_scores(cells: np.ndarray, k: int) -> tuple[float, float]:
     return float(tp.sum() / total), float(f1[present].mean())
 
 
+def _interval(values: np.ndarray, tail: float) -> tuple[float, float]:
+    lo, hi = np.percentile(values, [tail, 100 - tail])
+    return float(lo), float(hi)
+
+
 def human_level(
     counts: np.ndarray,
     item: np.ndarray,
@@ -71,7 +77,7 @@ def human_level(
     >>> h = human_level(counts, np.array([0, 0, 0, 1, 1, 1, 2, 2]),
     ...                 np.array([0, 0, 0, 0, 0, 1, 1, 1]), n_boot=50)
     >>> round(h.accuracy, 4), h.n_items, h.n_answers
-    (0.6667, 3, 6)
+    (0.8571, 3, 6)
     """
     counts = np.asarray(counts)
     item = np.asarray(item, dtype=np.int64)
@@ -83,13 +89,14 @@ def human_level(
     if len(it) == 0:
         return HumanLevel(None, None, None, None, 0, 0, confidence, n_boot)
     per_item = np.bincount(it, minlength=counts.shape[0])
-    weight = 1.0 / per_item[it]
+    # A random item, then a random rater of it: each answer weighs 1 / (answers of its item).
+    weight = 1.0 / counts.sum(axis=1)[it]
     cell = truth * k + pred
     acc, f1 = weighted_scores(np.bincount(cell, weights=weight, minlength=k * k), k)
     n_items = int((per_item > 0).sum())
 
     # Bootstrap over items: each replicate draws n_items items with replacement;
-    # an answer then weighs (times its item was drawn) / (scored answers of its item).
+    # an answer's weight is multiplied by the times its item was drawn.
     rng = np.random.default_rng(random_state)
     items_scored = np.flatnonzero(per_item > 0)
     accs, f1s = np.empty(n_boot), np.empty(n_boot)
@@ -99,8 +106,6 @@ def human_level(
         table = np.bincount(cell, weights=weight * times[it], minlength=k * k)
         accs[b], f1s[b] = weighted_scores(table, k)
     tail = (1 - confidence) / 2 * 100
-    acc_ci = tuple(float(v) for v in np.percentile(accs, [tail, 100 - tail])) if n_boot else None
-    f1_ci = tuple(float(v) for v in np.percentile(f1s, [tail, 100 - tail])) if n_boot else None
-    return HumanLevel(
-        acc, acc_ci, f1, f1_ci, n_items, int(scored.sum()), confidence, n_boot  # type: ignore[arg-type]
-    )
+    acc_ci = _interval(accs, tail) if n_boot else None
+    f1_ci = _interval(f1s, tail) if n_boot else None
+    return HumanLevel(acc, acc_ci, f1, f1_ci, n_items, int(scored.sum()), confidence, n_boot)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -158,7 +159,8 @@ def dawid_skene(
         warnings.filterwarnings("ignore", module=r"crowdkit\.")
         model = DawidSkene(n_iter=n_iter, tol=tol).fit(frame)
     # errors_: index (worker, observed), columns true label -> P(observed | true).
-    errors = model.errors_.stack().rename("p").reset_index()
+    fitted: Any = model  # crowd-kit declares its fitted attributes Optional
+    errors = fitted.errors_.stack().rename("p").reset_index()
     errors.columns = ["worker", "observed", "true", "p"]
     confusion = np.zeros((n_raters, k, k))
     confusion[
@@ -167,13 +169,13 @@ def dawid_skene(
         errors["observed"].to_numpy(np.int64),
     ] = errors["p"].to_numpy(np.float64)
     priors = np.zeros(k)
-    priors[model.priors_.index.to_numpy(np.int64)] = model.priors_.to_numpy(np.float64)
+    priors[fitted.priors_.index.to_numpy(np.int64)] = fitted.priors_.to_numpy(np.float64)
     proba = np.zeros((n_items, k))
-    probas = model.probas_
+    probas = fitted.probas_
     proba[np.ix_(probas.index.to_numpy(np.int64), probas.columns.to_numpy(np.int64))] = (
         probas.to_numpy(np.float64)
     )
     labels = np.full(n_items, -1, dtype=np.int64)
-    labels[model.labels_.index.to_numpy(np.int64)] = model.labels_.to_numpy(np.int64)
+    labels[fitted.labels_.index.to_numpy(np.int64)] = fitted.labels_.to_numpy(np.int64)
     accuracy = (confusion[:, np.arange(k), np.arange(k)] * priors).sum(axis=1)
     return DawidSkeneResult(confusion, priors, labels, proba, accuracy)

@@ -12,6 +12,7 @@ def register_blueprints(app: Flask) -> None:
         admin,
         api,
         api_accounts,
+        api_quality,
         auth,
         docs,
         errors,
@@ -31,3 +32,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(docs.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     app.register_blueprint(api_accounts.bp, url_prefix="/api/v1")
+    app.register_blueprint(api_quality.bp, url_prefix="/api/v1")

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 import numpy as np
-from sqlalchemy import case, select
+from sqlalchemy import case, literal, select
 
 from labeler.extensions import db
 from labeler.models import Annotation, Item, Project, User
@@ -66,7 +66,10 @@ class Answers:
 
 
 def _rater_ids(names: tuple[str, ...]) -> list[int]:
-    found = dict(db.session.execute(select(User.name, User.id).where(User.name.in_(names))).all())
+    found: dict[str, int] = {
+        name: uid
+        for name, uid in db.session.execute(select(User.name, User.id).where(User.name.in_(names)))
+    }
     missing = [n for n in names if n not in found]
     if missing:
         raise BadInput(f"no rater named {missing[0]!r}", {"field": "raters"})
@@ -76,7 +79,7 @@ def _rater_ids(names: tuple[str, ...]) -> list[int]:
 def load_answers(project: Project, where: AgreementSlice) -> Answers:
     """Read the slice's current answers with one query (ints only)."""
     positions = {lb.name: lb.position for lb in project.labels}
-    label_code = case(positions, value=Annotation.label, else_=-1) if positions else -1
+    label_code = case(positions, value=Annotation.label, else_=-1) if positions else literal(-1)
     kind_code = case(
         {"label": LABEL, "skip": SKIP, "unsure": UNSURE}, value=Annotation.kind, else_=UNSURE
     )
@@ -135,9 +138,8 @@ def _latest_model(project: Project) -> dict[str, Any] | None:
 def _names(model: type[Any], ids: np.ndarray, column: Any) -> dict[int, str]:
     if len(ids) == 0:
         return {}
-    return dict(
-        db.session.execute(select(model.id, column).where(model.id.in_(ids.tolist()))).all()
-    )
+    rows = db.session.execute(select(model.id, column).where(model.id.in_(ids.tolist())))
+    return {int(key): str(value) for key, value in rows}
 
 
 def agreement_report(
@@ -182,7 +184,9 @@ def agreement_report(
     rname = [rater_names[int(i)] for i in ans.rater_ids]
     cohen: dict[str, float | None] = {}
     cohen_support: dict[str, int] = {}
-    for (a, b), kappa, n in zip(tables.pairs.tolist(), kappas.tolist(), support.tolist(), strict=True):
+    for (a, b), kappa, n in zip(
+        tables.pairs.tolist(), kappas.tolist(), support.tolist(), strict=True
+    ):
         key = "|".join(sorted((rname[a], rname[b])))
         cohen[key], cohen_support[key] = _num(kappa), int(n)
 

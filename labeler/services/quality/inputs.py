@@ -25,7 +25,10 @@ def _utc(value: datetime | None) -> datetime | None:
     """A naive time is UTC; an aware one is converted (the database keeps UTC)."""
     if value is None:
         return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the time is out of range") from None
 
 
 When = Annotated[datetime | None, AfterValidator(_utc)]

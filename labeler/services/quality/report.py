@@ -9,13 +9,14 @@ project page share. The shape is documented in README ("Agreement").
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 import numpy as np
-from sqlalchemy import case, literal, select
+from sqlalchemy import case, func, literal, select
 
 from labeler.extensions import db
 from labeler.models import Annotation, Item, Project, User
@@ -88,7 +89,7 @@ def load_answers(project: Project, where: AgreementSlice) -> Answers:
         Annotation.rater_id,
         kind_code,
         label_code,
-        Annotation.duration_ms,
+        func.coalesce(Annotation.duration_ms, -1),
     ).where(Annotation.project_id == project.id, Annotation.is_current)
     if where.raters is not None:
         stmt = stmt.where(Annotation.rater_id.in_(_rater_ids(where.raters)))
@@ -96,16 +97,25 @@ def load_answers(project: Project, where: AgreementSlice) -> Answers:
         stmt = stmt.where(Annotation.created_at >= where.since)
     if where.until is not None:
         stmt = stmt.where(Annotation.created_at < where.until)
-    rows = db.session.execute(stmt).all()
-    table = np.array(rows, dtype=np.float64).reshape(-1, 5)
-    item_ids, item = np.unique(table[:, 0].astype(np.int64), return_inverse=True)
-    rater_ids, rater = np.unique(table[:, 1].astype(np.int64), return_inverse=True)
-    kind = table[:, 2].astype(np.int64)
-    label = table[:, 3].astype(np.int64)
+    # Core, not the ORM session, and the driver's own tuples rather than Row objects: a
+    # million rows then take about a second instead of ten. Every column is a non-null int.
+    result = db.session.connection().execute(stmt)
+    try:
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
+    flat = np.fromiter(itertools.chain.from_iterable(rows), np.int64, count=5 * len(rows))
+    table = flat.reshape(-1, 5)
+    item_ids, item = np.unique(table[:, 0], return_inverse=True)
+    rater_ids, rater = np.unique(table[:, 1], return_inverse=True)
+    kind = table[:, 2].copy()
+    label = table[:, 3].copy()
+    duration = table[:, 4].astype(np.float64)
+    duration[duration < 0] = np.nan
     # A label the set no longer has (cannot happen through the services) is left out.
     kind[(kind == LABEL) & (label < 0)] = UNSURE
     label[kind != LABEL] = -1
-    return Answers(item_ids, rater_ids, item, rater, kind, label, table[:, 4])
+    return Answers(item_ids, rater_ids, item, rater, kind, label, duration)
 
 
 def _num(x: Any) -> float | None:

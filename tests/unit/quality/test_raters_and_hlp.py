@@ -113,3 +113,26 @@ def test_human_level_without_pairs_is_none() -> None:
     counts = np.array([[1, 0], [0, 1]])
     hlp = human_level(counts, np.array([0, 1]), np.array([0, 1]))
     assert hlp.accuracy is None and hlp.n_items == 0
+
+
+def test_pattern_bootstrap_matches_resampling_items() -> None:
+    """The multinomial over distinct count rows is the item bootstrap: same interval."""
+    from labeler.quality.consensus import leave_one_out_majority
+
+    item, _, label, _ = _crowd([0.9, 0.8, 0.7, 0.6], n_items=500, k=3, per_item=3, seed=8)
+    counts = ag.item_label_counts(item, label, 500, 3)
+    ours = human_level(counts, item, label, n_boot=2000, random_state=3)
+
+    loo = leave_one_out_majority(counts, item, label)
+    ok = loo >= 0
+    weight = 1.0 / counts.sum(axis=1)[item[ok]]
+    cell = loo[ok] * 3 + label[ok]
+    scored_items = np.unique(item[ok])
+    rng = np.random.default_rng(9)
+    accs = []
+    for _ in range(2000):
+        times = np.bincount(rng.choice(scored_items, len(scored_items)), minlength=500)
+        table = np.bincount(cell, weights=weight * times[item[ok]], minlength=9)
+        accs.append(weighted_scores(table, 3)[0])
+    naive = np.percentile(accs, [2.5, 97.5])
+    assert ours.accuracy_ci == pytest.approx(naive, abs=0.006)

@@ -207,7 +207,8 @@ def _within_item_pairs(
     One vectorized pass per offset within an item (up to the largest number of
     answers per item, which is small), never per item.
     """
-    order = np.lexsort((rater, item))
+    n_r = int(rater.max()) + 1 if len(rater) else 1
+    order = np.argsort(item * n_r + rater, kind="stable")
     it, ra, la = item[order], rater[order], label[order]
     parts: list[tuple[np.ndarray, ...]] = []
     d = 1

@@ -53,6 +53,23 @@ def weighted_scores(cells: np.ndarray, k: int) -> tuple[float, float]:
     return float(tp.sum() / total), float(f1[present].mean())
 
 
+def _distinct_rows(table: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(table, axis=0, return_inverse=True, return_counts=True)``, fast.
+
+    Rows of small counts are packed into one int64 key each (mixed radix), so the
+    sort is one-dimensional; tables too wide for that take numpy's row sort.
+    """
+    base = int(table.max()) + 1 if table.size else 1
+    if table.shape[1] * np.log2(max(base, 2)) < 62:
+        key = table.astype(np.int64) @ (base ** np.arange(table.shape[1], dtype=np.int64))
+        _, first, pattern, n = np.unique(
+            key, return_index=True, return_inverse=True, return_counts=True
+        )
+        return table[first], pattern.ravel(), n
+    rows, pattern, n = np.unique(table, axis=0, return_inverse=True, return_counts=True)
+    return rows, pattern.ravel(), n
+
+
 def _scores_batch(tables: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`weighted_scores` of each (k, k) table of a (B, k, k) stack."""
     tp = np.diagonal(tables, axis1=1, axis2=2)
@@ -78,10 +95,12 @@ def human_level(
     n_boot: int = 200,
     confidence: float = 0.95,
     random_state: int = 0,
+    loo: np.ndarray | None = None,
 ) -> HumanLevel:
     """Expected accuracy and macro-F1 of one rater against the consensus of the others.
 
-    ``counts`` is the item x label table of the label answers ``(item, label)``.
+    ``counts`` is the item x label table of the label answers ``(item, label)``;
+    ``loo`` (optional) their leave-one-out consensus, when the caller has it.
 
     Examples
     --------
@@ -95,7 +114,8 @@ def human_level(
     item = np.asarray(item, dtype=np.int64)
     label = np.asarray(label, dtype=np.int64)
     k = counts.shape[1]
-    loo = leave_one_out_majority(counts, item, label)
+    if loo is None:
+        loo = leave_one_out_majority(counts, item, label)
     scored = loo >= 0
     it, truth, pred = item[scored], loo[scored], label[scored]
     if len(it) == 0:
@@ -112,14 +132,15 @@ def human_level(
     # n_items items with replacement is drawing how many of each distinct row, one
     # multinomial per replicate (exact, and a few distinct rows instead of 300,000 items).
     rng = np.random.default_rng(random_state)
-    rows, pattern, n_per_pattern = np.unique(
-        counts[per_item > 0], axis=0, return_inverse=True, return_counts=True
-    )
+    rows, pattern, n_per_pattern = _distinct_rows(counts[per_item > 0])
     of_item = np.full(counts.shape[0], -1)
     of_item[per_item > 0] = pattern.ravel()
-    share = np.bincount(
-        of_item[it] * k * k + cell, weights=weight, minlength=len(rows) * k * k
-    ).reshape(len(rows), k * k) / n_per_pattern[:, None]
+    share = (
+        np.bincount(
+            of_item[it] * k * k + cell, weights=weight, minlength=len(rows) * k * k
+        ).reshape(len(rows), k * k)
+        / n_per_pattern[:, None]
+    )
     draws = rng.multinomial(n_items, n_per_pattern / n_items, size=n_boot)
     accs, f1s = _scores_batch((draws @ share).reshape(n_boot, k, k))
     tail = (1 - confidence) / 2 * 100

@@ -33,9 +33,14 @@ def group_median(group: np.ndarray, values: np.ndarray, n_groups: int) -> np.nda
     [2.0, 4.0, nan]
     """
     keep = ~np.isnan(values)
-    g, v = np.asarray(group)[keep], np.asarray(values, dtype=np.float64)[keep]
-    order = np.lexsort((v, g))
-    g, v = g[order], v[order]
+    g, v = np.asarray(group, dtype=np.int64)[keep], np.asarray(values, dtype=np.float64)[keep]
+    if len(v) and (v == np.round(v)).all() and v.min() >= 0 and v.max() < 2**31:
+        # Whole milliseconds: one sort of packed (group, value) keys beats a two-key lexsort.
+        key = np.sort((g << 31) | v.astype(np.int64))
+        g, v = key >> 31, (key & (2**31 - 1)).astype(np.float64)
+    else:
+        order = np.lexsort((v, g))
+        g, v = g[order], v[order]
     sizes = np.bincount(g, minlength=n_groups)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     out = np.full(n_groups, np.nan)
@@ -72,6 +77,7 @@ def rater_stats(
     counts: np.ndarray,
     threshold: float = 0.7,
     min_scored: int = 10,
+    loo: np.ndarray | None = None,
 ) -> RaterStats:
     """Per-rater figures from all answers (``rater``, ``kind``, ``duration_ms``; NaN = unknown)
     and from the label answers (``label_item``, ``label_rater``, ``label``; ``counts`` is
@@ -79,6 +85,8 @@ def rater_stats(
 
     A rater is flagged when at least ``min_scored`` of their answers could be
     compared with the others' consensus and fewer than ``threshold`` of them match.
+    ``loo`` (optional) is :func:`~labeler.quality.consensus.leave_one_out_majority`
+    of the label answers, when the caller already has it.
 
     Examples
     --------
@@ -98,7 +106,8 @@ def rater_stats(
         unsure_rate = np.bincount(rater[kind == UNSURE], minlength=n_raters) / answers
     median_ms = group_median(rater, np.asarray(duration_ms, dtype=np.float64), n_raters)
 
-    loo = leave_one_out_majority(counts, label_item, label)
+    if loo is None:  # the consensus of the others, when the caller has not computed it
+        loo = leave_one_out_majority(counts, label_item, label)
     scored = loo >= 0
     loo_scored = np.bincount(label_rater[scored], minlength=n_raters)
     hits = np.bincount(label_rater[scored & (loo == label)], minlength=n_raters)

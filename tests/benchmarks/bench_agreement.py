@@ -19,6 +19,7 @@
 
     PYTHONPATH=. python tests/benchmarks/bench_agreement.py
     PYTHONPATH=. python tests/benchmarks/bench_agreement.py --items 20000 --repeat 1   # smoke test
+    PYTHONPATH=. python tests/benchmarks/bench_agreement.py --keep-db     # then --db NAME reuses it
 
 Targets on this 2-core machine: the report under 5 s, Dawid-Skene under 30 s.
 """
@@ -262,11 +263,16 @@ def main() -> None:
     parser.add_argument("--bootstrap", type=int, default=200)
     parser.add_argument("--no-ds", action="store_true", help="Leave Dawid-Skene out.")
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--db", default=None, help="Reuse a database kept by --keep-db.")
     args = parser.parse_args()
 
     print(f"load average before: {os.getloadavg()}", flush=True)
-    name, url, setup_s = create_database(args.items, args.per_item)
-    print(f"   database {name}: {args.items:,} items x {args.per_item} in {setup_s:.1f} s")
+    if args.db:
+        name, url = args.db, PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + args.db
+        args.keep_db = True
+    else:
+        name, url, setup_s = create_database(args.items, args.per_item)
+        print(f"   database {name}: {args.items:,} items x {args.per_item} in {setup_s:.1f} s")
     try:
         results = measure(url, args)
     finally:

@@ -9,7 +9,6 @@ project page share. The shape is documented in README ("Agreement").
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,9 +21,11 @@ from labeler.extensions import db
 from labeler.models import Annotation, Item, Project, User
 from labeler.models.types import utcnow
 from labeler.quality import agreement as ag
+from labeler.quality.consensus import leave_one_out_majority
 from labeler.quality.hlp import human_level
 from labeler.quality.raters import LABEL, SKIP, UNSURE, dawid_skene, rater_stats
 from labeler.services.errors import BadInput
+from labeler.services.quality.fetch import int_matrix
 
 __all__ = ["AgreementSlice", "DS_AUTO_MAX", "agreement_report", "load_answers"]
 
@@ -97,15 +98,7 @@ def load_answers(project: Project, where: AgreementSlice) -> Answers:
         stmt = stmt.where(Annotation.created_at >= where.since)
     if where.until is not None:
         stmt = stmt.where(Annotation.created_at < where.until)
-    # Core, not the ORM session, and the driver's own tuples rather than Row objects: a
-    # million rows then take about a second instead of ten. Every column is a non-null int.
-    result = db.session.connection().execute(stmt)
-    try:
-        rows = result.cursor.fetchall()
-    finally:
-        result.close()
-    flat = np.fromiter(itertools.chain.from_iterable(rows), np.int64, count=5 * len(rows))
-    table = flat.reshape(-1, 5)
+    table = int_matrix(stmt)
     item_ids, item = np.unique(table[:, 0], return_inverse=True)
     rater_ids, rater = np.unique(table[:, 1], return_inverse=True)
     kind = table[:, 2].copy()
@@ -200,6 +193,7 @@ def agreement_report(
         key = "|".join(sorted((rname[a], rname[b])))
         cohen[key], cohen_support[key] = _num(kappa), int(n)
 
+    loo = leave_one_out_majority(counts, item, label)
     stats = rater_stats(
         ans.rater,
         ans.kind,
@@ -211,6 +205,7 @@ def agreement_report(
         counts=counts,
         threshold=threshold,
         min_scored=min_scored,
+        loo=loo,
     )
     # Each rater's pairwise kappas, averaged weighted by shared items.
     ok = ~np.isnan(kappas)
@@ -279,7 +274,7 @@ def agreement_report(
         for u in worst
     ]
 
-    hlp = human_level(counts, item, label, n_boot=n_boot, random_state=seed)
+    hlp = human_level(counts, item, label, n_boot=n_boot, random_state=seed, loo=loo)
     return {
         "project": {"id": project.id, "name": project.name},
         "computed_at": utcnow().isoformat(),

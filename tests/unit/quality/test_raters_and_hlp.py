@@ -24,10 +24,11 @@ def _crowd(accuracies, n_items=400, k=3, per_item=3, seed=0):
     return item, rater, label, truth
 
 
-def test_group_median_matches_numpy() -> None:
+@pytest.mark.parametrize("whole_ms", [False, True])
+def test_group_median_matches_numpy(whole_ms: bool) -> None:
     rng = np.random.default_rng(1)
     group = rng.integers(0, 7, 500)
-    values = rng.random(500)
+    values = rng.integers(0, 10**6, 500).astype(float) if whole_ms else rng.random(500)
     values[rng.random(500) < 0.1] = np.nan
     got = group_median(group, values, 8)
     for g in range(7):

@@ -210,3 +210,37 @@ def test_openapi_lists_the_route(client: Any, setup: dict[str, Any]) -> None:
     op = doc["paths"]["/api/v1/projects/{pid}/agreement"]["get"]
     assert {p["name"] for p in op["parameters"]} >= {"pid", "label", "raters", "since", "until"}
     assert "Agreement" in json.dumps(op["responses"]["200"])
+
+
+def test_project_page_shows_quality_next_to_the_model(client: Any, setup: dict[str, Any]) -> None:
+    from tests.integration.test_pages import login
+
+    project = setup["project"]
+    db.session.add(
+        TrainingRound(
+            project_id=project.id, status="done", strategy="random", n_labels=12, cv_accuracy=0.81
+        )
+    )
+    db.session.commit()
+    login(client, "eve")
+    page = client.get(f"/projects/{project.id}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'id="quality"' in html and 'id="model-vs-hlp"' in html
+    assert "0.810" in html  # the model's CV accuracy, beside the human-level figure
+    assert "Human-level" in html and "Krippendorff" in html
+    assert 'class="chart kappa-heatmap"' in html and "ana / ben: kappa" in html
+    assert 'id="class-confusion"' in html and 'id="disputed-items"' in html
+    # No inline script or style: the CSP allows none.
+    assert "<script>" not in html and "style=" not in html
+
+
+def test_project_page_without_answers_says_why(client: Any, app: Any, make_user: Any) -> None:
+    from tests.integration.test_pages import login
+
+    project = projects.create_project("empty", ["a", "b"])
+    eng, _ = make_user("eng2", "engineer")
+    projects.add_member(project, eng)
+    login(client, "eng2")
+    html = client.get(f"/projects/{project.id}").get_data(as_text=True)
+    assert "labeler agreement empty" in html

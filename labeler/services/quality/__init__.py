@@ -12,9 +12,11 @@ from labeler.models import Project
 from labeler.services.quality.inputs import AgreementQuery
 from labeler.services.quality.report import (
     DS_AUTO_MAX,
+    PAGE_MAX_ANSWERS,
     AgreementSlice,
     agreement_report,
     load_answers,
+    page_report,
 )
 
 __all__ = [
@@ -22,7 +24,9 @@ __all__ = [
     "AgreementQuery",
     "AgreementSlice",
     "agreement_report",
+    "PAGE_MAX_ANSWERS",
     "load_answers",
+    "page_report",
     "report_for",
 ]
 

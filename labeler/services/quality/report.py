@@ -315,3 +315,20 @@ def agreement_report(
         },
         "model": _latest_model(project),
     }
+
+
+#: The project page computes the report while it renders only up to this many answers;
+#: beyond, it points to the API and the CLI (a few seconds per million answers).
+PAGE_MAX_ANSWERS = 100_000
+
+
+def page_report(project: Project) -> dict[str, Any] | None:
+    """The report for the engineer's project page, or None when the project is too big."""
+    n = db.session.scalar(
+        select(func.count())
+        .select_from(Annotation)
+        .where(Annotation.project_id == project.id, Annotation.is_current)
+    )
+    if not n or n > PAGE_MAX_ANSWERS:
+        return None
+    return agreement_report(project, dawid_skene_mode="off", top=10)

@@ -41,7 +41,7 @@ def kappa_heatmap_svg(
         return Markup("")
     size = LABEL_W + n * CELL
     parts = [
-        f'<svg viewBox="0 0 {size + 4} {size + 4}" width="100%" role="img" '
+        f'<svg viewBox="0 0 {size + 60} {size + 4}" width="100%" role="img" '
         'class="chart kappa-heatmap" aria-label="Cohen\'s kappa of every rater pair">'
     ]
     for i, name in enumerate(names):

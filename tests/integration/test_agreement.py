@@ -244,3 +244,14 @@ def test_project_page_without_answers_says_why(client: Any, app: Any, make_user:
     login(client, "eng2")
     html = client.get(f"/projects/{project.id}").get_data(as_text=True)
     assert "labeler agreement empty" in html
+
+
+def test_patch_marks_the_label_set_ordered(client: Any, setup: dict[str, Any]) -> None:
+    pid, headers = setup["project"].id, {"Authorization": f"Bearer {setup['eng']}"}
+    resp = client.patch(f"/api/v1/projects/{pid}", json={"labels_ordered": True}, headers=headers)
+    assert resp.status_code == 200 and resp.get_json()["labels_ordered"] is True
+    assert _get(client, pid, setup["eng"]).get_json()["level"] == "ordinal"
+    bad = client.patch(f"/api/v1/projects/{pid}", json={"labels_ordered": "yes"}, headers=headers)
+    assert (
+        bad.status_code == 400 and bad.get_json()["error"]["details"]["field"] == "labels_ordered"
+    )

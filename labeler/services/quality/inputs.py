@@ -17,6 +17,10 @@ from labeler.services.inputs import USER_NAME_MAX, Input, LabelName
 __all__ = ["AgreementQuery", "MAX_BOOT", "MAX_RATERS", "MAX_TOP"]
 
 MAX_RATERS = 100
+# Two of the longest names and a comma. Longer lists of shorter names fit too; the bound
+# keeps every valid query string under gunicorn's 4 KB request line even when each
+# character is a 4-byte UTF-8 one, percent-encoded (x12).
+MAX_RATERS_CHARS = 2 * USER_NAME_MAX + 1
 MAX_TOP = 1000
 MAX_BOOT = 2000
 
@@ -45,7 +49,7 @@ class AgreementQuery(Input):
     )
     raters: str | None = Field(
         default=None,
-        max_length=MAX_RATERS * (USER_NAME_MAX + 1),
+        max_length=MAX_RATERS_CHARS,
         description="Only these raters' answers: comma-separated names (e.g. a pair)",
     )
     since: When = Field(default=None, description="Answers created at or after (ISO 8601)")

@@ -258,7 +258,7 @@ def agreement_report(
         per_class[name] = {
             "answers": int(answers_per_class[c]),
             "specific_agreement": _num(confusion[c, c] / pairs_with_c) if pairs_with_c else None,
-            "alpha_one_vs_rest": _num(ag.krippendorff_alpha(binary)[0]) if k > 2 else None,
+            "alpha_one_vs_rest": _num(ag.krippendorff_alpha(binary)[0]),
         }
 
     entropy = ag.item_entropy(counts)

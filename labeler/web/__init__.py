@@ -1,5 +1,5 @@
 """Blueprints: auth, ui (pages), items (browser), admin, account, docs, api (JSON v1),
-api_accounts (JSON v1), errors, security."""
+api_accounts and api_quality (JSON v1), errors, security."""
 
 from __future__ import annotations
 

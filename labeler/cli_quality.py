@@ -7,7 +7,9 @@ with the API's own :class:`~labeler.services.quality.AgreementQuery`.
 
 from __future__ import annotations
 
+import csv
 import json
+from pathlib import Path
 from typing import Any
 
 import click
@@ -30,14 +32,25 @@ from flask.cli import with_appcontext
 @click.option("--top", type=int, default=20, help="Most disputed items to list.")
 @click.option("--bootstrap", type=int, default=200, help="Replicates for the human-level CI.")
 @click.option("--seed", type=int, default=0)
+@click.option(
+    "--items-csv",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write every item's answers and disagreement (entropy) to this CSV.",
+)
 @with_appcontext
-def agreement_cmd(project_ref: str, as_json: bool, **options: Any) -> None:
+def agreement_cmd(project_ref: str, as_json: bool, items_csv: Path | None, **options: Any) -> None:
     """Agreement, rater quality and human-level performance of PROJECT."""
     from labeler.services import projects, quality
     from labeler.services.inputs import check
 
     query = check(quality.AgreementQuery, {k: v for k, v in options.items() if v is not None})
-    report = quality.report_for(projects.find_project(project_ref), query)
+    project = projects.find_project(project_ref)
+    report = quality.report_for(project, query)
+    if items_csv is not None:
+        where = quality.AgreementSlice(None, query.rater_names(), query.since, query.until)
+        with items_csv.open("w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh).writerows(quality.item_disagreement(project, where))
     if as_json:
         click.echo(json.dumps(report, indent=1))
         return

@@ -255,3 +255,21 @@ def test_patch_marks_the_label_set_ordered(client: Any, setup: dict[str, Any]) -
     assert (
         bad.status_code == 400 and bad.get_json()["error"]["details"]["field"] == "labels_ordered"
     )
+
+
+def test_cli_writes_every_items_disagreement(
+    runner: Any, setup: dict[str, Any], tmp_path: Any
+) -> None:
+    import csv
+
+    out = tmp_path / "items.csv"
+    got = runner.invoke(
+        main, ["agreement", "quality", "--dawid-skene", "off", "--items-csv", str(out)]
+    )
+    assert got.exit_code == 0, got.output
+    rows = list(csv.reader(out.open()))
+    assert rows[0] == ["item_id", "answers", "entropy", "pos", "neg"]
+    by_id = {r[0]: r[1:] for r in rows[1:]}
+    assert set(by_id) == {"i0", "i1", "i2", "i3", "i4"}  # i5 has no label, only "unsure"
+    assert by_id["i3"] == ["2", "1.0", "1", "1"]
+    assert by_id["i0"] == ["3", "0.0", "3", "0"]

@@ -15,6 +15,7 @@ from labeler.services.quality.report import (
     PAGE_MAX_ANSWERS,
     AgreementSlice,
     agreement_report,
+    item_disagreement,
     load_answers,
     page_report,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "AgreementQuery",
     "AgreementSlice",
     "agreement_report",
+    "item_disagreement",
     "PAGE_MAX_ANSWERS",
     "load_answers",
     "page_report",

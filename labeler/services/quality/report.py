@@ -10,6 +10,7 @@ project page share. The shape is documented in README ("Agreement").
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -25,6 +26,7 @@ from labeler.quality.consensus import leave_one_out_majority
 from labeler.quality.hlp import human_level
 from labeler.quality.raters import LABEL, SKIP, UNSURE, dawid_skene, rater_stats
 from labeler.services.errors import BadInput
+from labeler.services.exporting import spreadsheet_safe
 from labeler.services.quality.fetch import int_matrix
 
 __all__ = ["AgreementSlice", "DS_AUTO_MAX", "agreement_report", "load_answers"]
@@ -332,3 +334,28 @@ def page_report(project: Project) -> dict[str, Any] | None:
     if not n or n > PAGE_MAX_ANSWERS:
         return None
     return agreement_report(project, dawid_skene_mode="off", top=10)
+
+
+def item_disagreement(project: Project, where: AgreementSlice | None = None) -> Iterator[list[Any]]:
+    """Every item of the slice with a label: ``[id, answers, entropy, count per label...]``.
+
+    The first row is the header; text cells are spreadsheet-safe (as CSV exports). Rows come in the items' id order, external ids read in
+    chunks, so a million items never sit in memory as dicts.
+    """
+    where = where or AgreementSlice()
+    names = project.label_names
+    ans = load_answers(project, where)
+    is_label = ans.kind == LABEL
+    counts = ag.item_label_counts(
+        ans.item[is_label], ans.label[is_label], len(ans.item_ids), len(names)
+    )
+    entropy = ag.item_entropy(counts)
+    labelled = np.flatnonzero(counts.sum(axis=1) > 0)
+    yield ["item_id", "answers", "entropy", *(spreadsheet_safe(n) for n in names)]
+    for start in range(0, len(labelled), 5000):
+        chunk = labelled[start : start + 5000]
+        external = _names(Item, ans.item_ids[chunk], Item.external_id)
+        for u in chunk:
+            row = counts[u].tolist()
+            ref = spreadsheet_safe(external[int(ans.item_ids[u])])
+            yield [ref, sum(row), round(float(entropy[u]), 6), *row]

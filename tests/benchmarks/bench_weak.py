@@ -37,15 +37,16 @@ from labeler.weak.lf import KeywordLF, RegexLF  # noqa: E402
 from labeler.weak.model import fit_label_model, predict  # noqa: E402
 from labeler.weak.propagate import knn_graph, propagate  # noqa: E402
 
-VOCAB = (
+VOCAB = str.split(
     "check out my channel subscribe please plz song love video http www com great "
     "free gift card money win best music watch like share follow new amazing views "
     "the a is this to and of you it in for on that with was"
-).split()
+)
 
 
 def _load() -> str:
-    return "load average %.2f %.2f %.2f" % os.getloadavg()
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 def _texts(n: int, seed: int = 0) -> list[str]:

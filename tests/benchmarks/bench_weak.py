@@ -107,7 +107,9 @@ def bench_apply(n: int, repeats: int) -> None:
     snorkel_s = time.perf_counter() - t
     same = bool(np.array_equal(ours, theirs))
     print(f"vectorized median {ours_s:.2f} s (runs {', '.join(f'{x:.2f}' for x in times)})")
-    print(f"Snorkel PandasLFApplier {snorkel_s:.1f} s; ratio x{snorkel_s / ours_s:.0f}; identical: {same}")
+    print(
+        f"Snorkel PandasLFApplier {snorkel_s:.1f} s; ratio x{snorkel_s / ours_s:.0f}; identical: {same}"
+    )
     print(f"coverage {float((ours != -1).any(axis=1).mean()):.3f} ({_load()})")
     if not same:
         raise SystemExit("matrices differ")
@@ -139,7 +141,9 @@ def _blobs(n: int, d: int = 64, k: int = 10, seed: int = 0) -> tuple[np.ndarray,
 def bench_propagate(n: int, peer: bool) -> None:
     X, y = _blobs(n)
     seeds = np.where(np.random.default_rng(1).random(n) < 0.01, y, -1)
-    print(f"\n== propagate: {n:,} items x 64 features, {int((seeds >= 0).sum()):,} seeds ({_load()})")
+    print(
+        f"\n== propagate: {n:,} items x 64 features, {int((seeds >= 0).sum()):,} seeds ({_load()})"
+    )
     t0 = time.perf_counter()
     graph = knn_graph(X, k=10)
     t1 = time.perf_counter()
@@ -180,7 +184,9 @@ def main() -> None:
     if sizes:
         t = time.perf_counter()
         knn_graph(_blobs(25_000)[0][:25_000], k=10)  # past EXACT_MAX: compiles PyNNDescent
-        print(f"\nPyNNDescent warm-up (JIT compile, once per process) {time.perf_counter() - t:.1f} s")
+        print(
+            f"\nPyNNDescent warm-up (JIT compile, once per process) {time.perf_counter() - t:.1f} s"
+        )
         for n in sizes:
             bench_propagate(n, args.peer and n <= 200_000)
     print(f"\nbench_weak end ({_load()})")

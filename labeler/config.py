@@ -95,6 +95,8 @@ def load_config(
         # Similar items: exact cosine below this many stored vectors, an HNSW index (built by
         # the embed job that finishes a project) at or above it.
         "LABELER_ANN_MIN_ITEMS": max(1, int(env.get("LABELER_ANN_MIN_ITEMS", 20000))),
+        # Items an embed job embeds before queueing itself again (lets other tasks through).
+        "LABELER_EMBED_SLICE": max(1, int(env.get("LABELER_EMBED_SLICE", 2048))),
         "LABELER_TASK_VISIBILITY_TIMEOUT": int(env.get("LABELER_TASK_VISIBILITY_TIMEOUT", 900)),
         # A round queued or running longer than this is taken for dead and replaced.
         "LABELER_ROUND_STALE_SECONDS": int(env.get("LABELER_ROUND_STALE_SECONDS", 1800)),

@@ -1,0 +1,187 @@
+"""What an LF would do, before it is saved: coverage, matches, accuracy, overlaps.
+
+It must answer while an SME types, on projects of 100,000 items and more, so
+it works on a seeded random sample of at most ``SAMPLE`` items (all of them
+when the project is smaller; the answer says which), kept per project in this
+process with the other active LFs' votes and the human consensus on that
+sample. The cache is rebuilt when items, votes or labels change (cheap
+checks per request). Only declarative LFs preview: no user code runs here.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+
+from labeler.extensions import db
+from labeler.models import Annotation, Item, LFApplyState, Project
+from labeler.services.weak import lfs, matrix, stats
+
+SAMPLE = 20_000
+SEED = 0
+_CACHE_PROJECTS = 4
+
+
+@dataclass
+class _Sample:
+    key: tuple[Any, ...]
+    ids: np.ndarray
+    external: list[str]
+    records: list[dict[str, Any]]
+    n_items: int
+    lf_names: list[str]
+    L: np.ndarray
+    human: np.ndarray
+    columns: dict[str, list[Any]] = field(default_factory=dict)
+
+    def column(self, name: str) -> list[Any]:
+        if name not in self.columns:
+            self.columns[name] = [r.get(name) for r in self.records]
+        return self.columns[name]
+
+
+_cache: OrderedDict[int, _Sample] = OrderedDict()
+_lock = threading.Lock()
+
+
+def _key(project: Project, used_ids: list[int]) -> tuple[Any, ...]:
+    n, top = db.session.execute(
+        select(func.count(Item.id), func.max(Item.id)).where(Item.project_id == project.id)
+    ).one()
+    last_answer = db.session.scalar(
+        select(func.max(Annotation.id)).where(Annotation.project_id == project.id)
+    )
+    marks = (
+        tuple(
+            db.session.execute(
+                select(LFApplyState.lf_id, LFApplyState.applied_upto, LFApplyState.n_votes)
+                .where(LFApplyState.lf_id.in_(used_ids))
+                .order_by(LFApplyState.lf_id)
+            ).all()
+        )
+        if used_ids
+        else ()
+    )
+    return (int(n), int(top or 0), int(last_answer or 0), tuple(used_ids), marks)
+
+
+def _build(project: Project, key: tuple[Any, ...], used: list[Any]) -> _Sample:
+    n_items = key[0]
+    all_ids = np.asarray(
+        db.session.scalars(
+            select(Item.id).where(Item.project_id == project.id).order_by(Item.id)
+        ).all(),
+        dtype=np.int64,
+    )
+    if len(all_ids) > SAMPLE:
+        rng = np.random.default_rng(SEED)
+        all_ids = np.sort(rng.choice(all_ids, SAMPLE, replace=False))
+    found: dict[int, tuple[str, dict[str, Any]]] = {}
+    for lo in range(0, len(all_ids), 5000):
+        part = [int(i) for i in all_ids[lo : lo + 5000]]
+        for r in db.session.execute(
+            select(Item.id, Item.external_id, Item.data).where(Item.id.in_(part))
+        ):
+            found[r.id] = (r.external_id, r.data if isinstance(r.data, dict) else {})
+    ids = np.asarray([i for i in all_ids.tolist() if i in found], dtype=np.int64)
+    _, L = matrix.label_matrix(project, used, ids.tolist())
+    human = stats.as_y(ids, stats.human_consensus(project))
+    return _Sample(
+        key=key,
+        ids=ids,
+        external=[found[i][0] for i in ids.tolist()],
+        records=[found[i][1] for i in ids.tolist()],
+        n_items=n_items,
+        lf_names=[lf.name for lf in used],
+        L=L,
+        human=human,
+    )
+
+
+def _sample(project: Project) -> _Sample:
+    used = lfs.used(project)
+    key = _key(project, [lf.id for lf in used])
+    with _lock:
+        hit = _cache.get(project.id)
+        if hit is not None and hit.key == key:
+            _cache.move_to_end(project.id)
+            return hit
+    built = _build(project, key, used)
+    db.session.commit()
+    with _lock:
+        _cache[project.id] = built
+        _cache.move_to_end(project.id)
+        while len(_cache) > _CACHE_PROJECTS:
+            _cache.popitem(last=False)
+    return built
+
+
+def preview(project: Project, spec: Mapping[str, Any], sample: int = 10) -> dict[str, Any]:
+    """Figures of the LF ``spec`` on the project (or its sample) and ``sample`` matched items."""
+    from labeler.weak.apply import apply_lfs, match_spans
+    from labeler.weak.lf import KeywordLF, RegexLF
+
+    started = time.perf_counter()
+    lf = lfs.build_lf(project, spec)
+    data = _sample(project)
+    fields = {getattr(lf, "field", project.text_field)}
+    col = apply_lfs({f: data.column(f) for f in fields}, [lf], n=len(data.ids))[:, 0]
+    hit = col >= 0
+    n = len(data.ids)
+    scored = hit & (data.human >= 0)
+    # Its own older version is not "another" LF.
+    keep = [j for j, name in enumerate(data.lf_names) if name != spec.get("name")]
+    others = data.L[hit][:, keep]
+    mine = col[hit]
+    other_votes = others >= 0
+    overlap_rows = other_votes.any(axis=1)
+    conflict_rows = (other_votes & (others != mine[:, None])).any(axis=1)
+    per_lf = [
+        {
+            "name": data.lf_names[j],
+            "overlap": int(other_votes[:, c].sum()),
+            "conflict": int((other_votes[:, c] & (others[:, c] != mine)).sum()),
+        }
+        for c, j in enumerate(keep)
+    ]
+    rng = np.random.default_rng(SEED)
+    matched = np.flatnonzero(hit)
+    chosen = np.sort(rng.choice(matched, min(sample, len(matched)), replace=False))
+    texts = [data.records[r].get(project.text_field) for r in chosen.tolist()]
+    texts = [t if isinstance(t, str) else (None if t is None else str(t)) for t in texts]
+    spans = (
+        match_spans(texts, lf)
+        if isinstance(lf, KeywordLF | RegexLF) and getattr(lf, "field", None) == project.text_field
+        else [[] for _ in texts]
+    )
+    labels = project.label_names
+    return {
+        "n_items": data.n_items,
+        "n_scanned": n,
+        "exact": n == data.n_items,
+        "coverage": float(hit.mean()) if n else 0.0,
+        "n_matched": int(hit.sum()),
+        "accuracy": float((col[scored] == data.human[scored]).mean()) if scored.any() else None,
+        "n_scored": int(scored.sum()),
+        "overlap": float(overlap_rows.mean()) if len(mine) else 0.0,
+        "conflict": float(conflict_rows.mean()) if len(mine) else 0.0,
+        "per_lf": per_lf,
+        "sample": [
+            {
+                "id": data.external[r],
+                "text": t,
+                "vote": labels[int(col[r])],
+                "spans": [list(s) for s in sp],
+                "human": labels[int(data.human[r])] if data.human[r] >= 0 else None,
+            }
+            for r, t, sp in zip(chosen.tolist(), texts, spans, strict=True)
+        ],
+        "took_ms": round((time.perf_counter() - started) * 1000, 1),
+    }

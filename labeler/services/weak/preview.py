@@ -91,13 +91,26 @@ def _build(project: Project, key: tuple[Any, ...], used: list[Any]) -> _Sample:
         ):
             found[r.id] = (r.external_id, r.data if isinstance(r.data, dict) else {})
     ids = np.asarray([i for i in all_ids.tolist() if i in found], dtype=np.int64)
+    records = [found[i][1] for i in ids.tolist()]
+    # Stored votes for imported and Python LFs; the declarative ones run right here on
+    # the sample (vectorized), so an LF saved a moment ago counts before it is applied.
     _, L = matrix.label_matrix(project, used, ids.tolist())
+    decl = [(j, lf) for j, lf in enumerate(used) if lf.kind in lfs.DECLARATIVE]
+    if decl and len(ids):
+        from labeler.weak.apply import apply_lfs
+
+        built = [lfs.build_lf(project, lf.spec or {}) for _, lf in decl]
+        fields = {getattr(b, "field", project.text_field) for b in built}
+        cols = {f: [r.get(f) for r in records] for f in fields}
+        fresh = apply_lfs(cols, built, n=len(ids))
+        for c, (j, _) in enumerate(decl):
+            L[:, j] = fresh[:, c]
     human = stats.as_y(ids, stats.human_consensus(project))
     return _Sample(
         key=key,
         ids=ids,
         external=[found[i][0] for i in ids.tolist()],
-        records=[found[i][1] for i in ids.tolist()],
+        records=records,
         n_items=n_items,
         lf_names=[lf.name for lf in used],
         L=L,

@@ -97,7 +97,9 @@ def load_config(
         "LABELER_ROUND_STALE_SECONDS": int(env.get("LABELER_ROUND_STALE_SECONDS", 1800)),
         # Python labeling functions run in a child process with these limits (per LF run).
         "LABELER_PYTHON_LF_TIMEOUT": float(env.get("LABELER_PYTHON_LF_TIMEOUT", 60)),
-        "LABELER_PYTHON_LF_MEMORY_MB": int(env.get("LABELER_PYTHON_LF_MEMORY_MB", 1024)),
+        # Address space on top of the libraries (RLIMIT_AS): pyarrow's allocator reserves
+        # virtual memory generously, and pandas fails to build a frame under 1024.
+        "LABELER_PYTHON_LF_MEMORY_MB": int(env.get("LABELER_PYTHON_LF_MEMORY_MB", 4096)),
         "LABELER_PYTHON_LF_LIST_TIMEOUT": float(env.get("LABELER_PYTHON_LF_LIST_TIMEOUT", 10)),
         # Items per chunk when labeling functions are applied (one transaction each).
         "LABELER_WEAK_CHUNK": max(1, int(env.get("LABELER_WEAK_CHUNK", 5000))),

@@ -19,6 +19,7 @@ def register_blueprints(app: Flask) -> None:
         items,
         security,
         ui,
+        ui_weak,
     )
 
     errors.init_app(app)
@@ -26,6 +27,7 @@ def register_blueprints(app: Flask) -> None:
     auth.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(ui.bp)
+    app.register_blueprint(ui_weak.bp)
     app.register_blueprint(items.bp)
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(account.bp)

@@ -113,6 +113,7 @@ PROBES: dict[str, list[Probe]] = {
         Probe("GET", "/api/v1/users", (200,)),
     ],
     "write labeling functions": [
+        Probe("GET", "/projects/{pid}/lfs", (200,)),
         Probe(
             "POST",
             "/api/v1/projects/{pid}/lfs",

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, g, jsonify
+from werkzeug.routing import PathConverter
 
 from labeler.extensions import csrf
 from labeler.models import Project, Role
@@ -25,6 +26,20 @@ from labeler.web.openapi import declare
 
 bp = Blueprint("api_weak", __name__)
 csrf.exempt(bp)
+
+
+class LFRefConverter(PathConverter):
+    """An LF's id or name in a path; ``preview``, ``stats`` and ``upload`` are routes of
+    their own (an LF with such a name is reached by its id), so each resource has one
+    ``Allow``."""
+
+    regex = r"(?!(?:preview|stats|upload)$)[^/]+"
+
+
+@bp.record_once
+def _register_converter(state: Any) -> None:
+    state.app.url_map.converters.setdefault("lfref", LFRefConverter)
+
 
 WEAK_ROLES = (Role.ENGINEER, Role.SME)
 
@@ -116,7 +131,7 @@ def lf_stats(project: Project) -> Any:
     return jsonify(stats.lf_stats(project))
 
 
-@bp.get("/projects/<pid>/lfs/<lf>")
+@bp.get("/projects/<pid>/lfs/<lfref:lf>")
 @authenticated
 @declare(
     "One labeling function (a version id, or a name: its newest version) with its versions",
@@ -131,7 +146,7 @@ def get_lf(project: Project, lf: str) -> Any:
     return jsonify(out)
 
 
-@bp.patch("/projects/<pid>/lfs/<lf>")
+@bp.patch("/projects/<pid>/lfs/<lfref:lf>")
 @authenticated
 @declare(
     "Switch a labeling function on or off (every version of its name)",

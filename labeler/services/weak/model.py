@@ -90,7 +90,7 @@ def fit(
         human = stats.as_y(ids, stats.human_consensus(project))
         gold_y = stats.as_y(ids, stats.gold(project))
         db.session.commit()
-        result = fit_label_model(L, k, method=method, random_state=0)
+        result = fit_label_model(L, k, method=method, random_state=0)  # type: ignore[arg-type]
         proba = np.asarray(result.proba, dtype=np.float32)
         pred = np.asarray(predict(proba), dtype=np.int64)
         cov = np.asarray(covered(L), dtype=bool)

@@ -24,6 +24,11 @@ from labeler.extensions import db
 from labeler.models import Annotation, Item, LFApplyState, Project
 from labeler.services.weak import lfs, matrix, stats
 
+# At import, not per request: the first preview in a fresh web worker must not pay
+# for loading pyarrow and RE2 (seconds on a busy machine).
+from labeler.weak.apply import apply_lfs, match_spans  # noqa: E402
+from labeler.weak.lf import KeywordLF, RegexLF  # noqa: E402
+
 SAMPLE = 20_000
 SEED = 0
 _CACHE_PROJECTS = 4
@@ -97,8 +102,6 @@ def _build(project: Project, key: tuple[Any, ...], used: list[Any]) -> _Sample:
     _, L = matrix.label_matrix(project, used, ids.tolist())
     decl = [(j, lf) for j, lf in enumerate(used) if lf.kind in lfs.DECLARATIVE]
     if decl and len(ids):
-        from labeler.weak.apply import apply_lfs
-
         built = [lfs.build_lf(project, lf.spec or {}) for _, lf in decl]
         fields = {getattr(b, "field", project.text_field) for b in built}
         cols = {f: [r.get(f) for r in records] for f in fields}
@@ -138,9 +141,6 @@ def _sample(project: Project) -> _Sample:
 
 def preview(project: Project, spec: Mapping[str, Any], sample: int = 10) -> dict[str, Any]:
     """Figures of the LF ``spec`` on the project (or its sample) and ``sample`` matched items."""
-    from labeler.weak.apply import apply_lfs, match_spans
-    from labeler.weak.lf import KeywordLF, RegexLF
-
     started = time.perf_counter()
     lf = lfs.build_lf(project, spec)
     data = _sample(project)

@@ -222,3 +222,31 @@ def test_cli_lf_add_list_disable_and_stats(app, runner):
     listed = json.loads(runner.invoke(main, ["lf", "list", "c", "--json"]).stdout)["lfs"]
     assert {r["name"]: r["active"] for r in listed} == {"b": False, "g": True}
     assert db.session.scalar(select(func.count()).select_from(WeakVote)) == 3
+
+
+def test_propagate_fills_the_items_without_a_label(app, runner, monkeypatch):
+    app.config["LABELER_TEXT_FEATURES"] = "tfidf"
+    project = gen_project("p2")
+    texts = [f"spam offer win money {k}" for k in range(6)] + [
+        f"lovely song great voice {k}" for k in range(6)
+    ]
+    _texts(project, texts)
+    rater = users.create_user("r1", "rater")
+    projects.add_member(project, rater)
+    from labeler.services import assignment
+
+    assignment.answer(project, rater, "i0", "neg")
+    assignment.answer(project, rater, "i6", "pos")
+    result = runner.invoke(main, ["propagate", "p2", "--json", "--k", "3"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["status"] == "done" and out["kind"] == "propagation"
+    m = out["metrics"]
+    assert m["n_seeds"] == 2 and m["n_seeds_human"] == 2 and m["features"] == "tfidf"
+    rows = {r["id"]: r for r in exporting.iter_rows(project.id)}
+    assert rows["i0"]["source"] == "human" and rows["i6"]["source"] == "human"
+    filled = {k: rows[f"i{k}"] for k in (*range(1, 6), *range(7, 12))}
+    assert all(r["source"] == "propagation" for r in filled.values())
+    assert [filled[k]["label"] for k in range(1, 6)] == ["neg"] * 5
+    assert [filled[k]["label"] for k in range(7, 12)] == ["pos"] * 5
+    assert all(0 < r["confidence"] <= 1 for r in filled.values())

@@ -23,9 +23,11 @@ def max_item_id(project_id: int) -> int:
 
 def item_ids(project_id: int) -> list[int]:
     """Every item id of the project, ascending (the row order of ``L``)."""
-    return list(
-        db.session.scalars(select(Item.id).where(Item.project_id == project_id).order_by(Item.id))
+    items = Item.__table__
+    rows = db.session.connection().execute(
+        select(items.c.id).where(items.c.project_id == project_id).order_by(items.c.id)
     )
+    return [r[0] for r in rows]
 
 
 def iter_chunks(

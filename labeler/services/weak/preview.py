@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from labeler.extensions import db
 from labeler.models import Annotation, Item, LFApplyState, Project
-from labeler.services.weak import lfs, matrix, stats
+from labeler.services.weak import columns, lfs, matrix, stats
 
 # At import, not per request: the first preview in a fresh web worker must not pay
 # for loading pyarrow and RE2 (seconds on a busy machine).
@@ -36,14 +36,19 @@ _CACHE_PROJECTS = 4
 
 @dataclass
 class _Sample:
-    key: tuple[Any, ...]
+    """One project's sample, in three parts that go stale at different rates."""
+
+    key: tuple[int, int]  # (n items, max item id): a new sample when items change
     ids: np.ndarray
     external: list[str]
     records: list[dict[str, Any]]
     n_items: int
-    lf_names: list[str]
-    L: np.ndarray
-    human: np.ndarray
+    lf_key: tuple[Any, ...] = ()
+    lf_names: list[str] = field(default_factory=list)
+    L: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int8))
+    human_key: int = -1
+    human_at: float = 0.0
+    human: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     columns: dict[str, list[Any]] = field(default_factory=dict)
 
     def column(self, name: str) -> list[Any]:
@@ -54,89 +59,105 @@ class _Sample:
 
 _cache: OrderedDict[int, _Sample] = OrderedDict()
 _lock = threading.Lock()
+# Raters keep labeling while an SME types: the consensus is refreshed at most this often.
+HUMAN_REFRESH_S = 30.0
 
 
-def _key(project: Project, used_ids: list[int]) -> tuple[Any, ...]:
+def _items_key(project: Project) -> tuple[int, int]:
     n, top = db.session.execute(
         select(func.count(Item.id), func.max(Item.id)).where(Item.project_id == project.id)
     ).one()
-    last_answer = db.session.scalar(
-        select(func.max(Annotation.id)).where(Annotation.project_id == project.id)
-    )
+    return int(n), int(top or 0)
+
+
+def _lf_key(used: list[Any]) -> tuple[Any, ...]:
+    stored = [lf.id for lf in used if lf.kind not in lfs.DECLARATIVE]
     marks = (
         tuple(
             db.session.execute(
                 select(LFApplyState.lf_id, LFApplyState.applied_upto, LFApplyState.n_votes)
-                .where(LFApplyState.lf_id.in_(used_ids))
+                .where(LFApplyState.lf_id.in_(stored))
                 .order_by(LFApplyState.lf_id)
             ).all()
         )
-        if used_ids
+        if stored
         else ()
     )
-    return (int(n), int(top or 0), int(last_answer or 0), tuple(used_ids), marks)
+    return (tuple(lf.id for lf in used), marks)
 
 
-def _build(project: Project, key: tuple[Any, ...], used: list[Any]) -> _Sample:
-    n_items = key[0]
-    all_ids = np.asarray(
-        db.session.scalars(
-            select(Item.id).where(Item.project_id == project.id).order_by(Item.id)
-        ).all(),
-        dtype=np.int64,
-    )
+def _build_items(project: Project, key: tuple[int, int]) -> _Sample:
+    all_ids = np.asarray(columns.item_ids(project.id), dtype=np.int64)
     if len(all_ids) > SAMPLE:
         rng = np.random.default_rng(SEED)
         all_ids = np.sort(rng.choice(all_ids, SAMPLE, replace=False))
     found: dict[int, tuple[str, dict[str, Any]]] = {}
+    items = Item.__table__
+    conn = db.session.connection()
     for lo in range(0, len(all_ids), 5000):
         part = [int(i) for i in all_ids[lo : lo + 5000]]
-        for r in db.session.execute(
-            select(Item.id, Item.external_id, Item.data).where(Item.id.in_(part))
+        for item_id, external_id, data in conn.execute(
+            select(items.c.id, items.c.external_id, items.c.data).where(items.c.id.in_(part))
         ):
-            found[r.id] = (r.external_id, r.data if isinstance(r.data, dict) else {})
+            found[item_id] = (external_id, data if isinstance(data, dict) else {})
     ids = np.asarray([i for i in all_ids.tolist() if i in found], dtype=np.int64)
-    records = [found[i][1] for i in ids.tolist()]
-    # Stored votes for imported and Python LFs; the declarative ones run right here on
-    # the sample (vectorized), so an LF saved a moment ago counts before it is applied.
-    _, L = matrix.label_matrix(project, used, ids.tolist())
-    decl = [(j, lf) for j, lf in enumerate(used) if lf.kind in lfs.DECLARATIVE]
-    if decl and len(ids):
-        built = [lfs.build_lf(project, lf.spec or {}) for _, lf in decl]
-        fields = {getattr(b, "field", project.text_field) for b in built}
-        cols = {f: [r.get(f) for r in records] for f in fields}
-        fresh = apply_lfs(cols, built, n=len(ids))
-        for c, (j, _) in enumerate(decl):
-            L[:, j] = fresh[:, c]
-    human = stats.as_y(ids, stats.human_consensus(project))
     return _Sample(
         key=key,
         ids=ids,
         external=[found[i][0] for i in ids.tolist()],
-        records=records,
-        n_items=n_items,
-        lf_names=[lf.name for lf in used],
-        L=L,
-        human=human,
+        records=[found[i][1] for i in ids.tolist()],
+        n_items=key[0],
     )
 
 
+def _build_votes(project: Project, data: _Sample, used: list[Any], key: tuple[Any, ...]) -> None:
+    """The other LFs on the sample: stored votes for imported and Python LFs; the
+    declarative ones run right here (vectorized), so one saved a moment ago counts
+    before it is applied."""
+    stored = [lf for lf in used if lf.kind not in lfs.DECLARATIVE]
+    _, stored_L = matrix.label_matrix(project, stored, data.ids.tolist())
+    dtype = np.int8 if len(project.labels) <= 127 else np.int16
+    L = np.full((len(data.ids), len(used)), -1, dtype=dtype)
+    decl = [(j, lf) for j, lf in enumerate(used) if lf.kind in lfs.DECLARATIVE]
+    if decl and len(data.ids):
+        built = [lfs.build_lf(project, lf.spec or {}) for _, lf in decl]
+        fields = {getattr(b, "field", project.text_field) for b in built}
+        fresh = apply_lfs({f: data.column(f) for f in fields}, built, n=len(data.ids))
+        for c, (j, _) in enumerate(decl):
+            L[:, j] = fresh[:, c]
+    for c, lf in enumerate(stored):
+        L[:, used.index(lf)] = stored_L[:, c]
+    data.L, data.lf_names, data.lf_key = L, [lf.name for lf in used], key
+
+
 def _sample(project: Project) -> _Sample:
-    used = lfs.used(project)
-    key = _key(project, [lf.id for lf in used])
+    items_key = _items_key(project)
     with _lock:
-        hit = _cache.get(project.id)
-        if hit is not None and hit.key == key:
+        data = _cache.get(project.id)
+        if data is not None:
             _cache.move_to_end(project.id)
-            return hit
-    built = _build(project, key, used)
+    if data is None or data.key != items_key:
+        data = _build_items(project, items_key)
+    used = lfs.used(project)
+    lf_key = _lf_key(used)
+    if data.lf_key != lf_key:
+        _build_votes(project, data, used, lf_key)
+    now = time.monotonic()
+    if now - data.human_at > HUMAN_REFRESH_S:
+        last = db.session.scalar(
+            select(func.max(Annotation.id)).where(Annotation.project_id == project.id)
+        )
+        if int(last or 0) != data.human_key or not len(data.human):
+            data.human = stats.as_y(data.ids, stats.human_consensus(project))
+            data.human_key = int(last or 0)
+        data.human_at = now
     db.session.commit()
     with _lock:
-        _cache[project.id] = built
+        _cache[project.id] = data
         _cache.move_to_end(project.id)
         while len(_cache) > _CACHE_PROJECTS:
             _cache.popitem(last=False)
-    return built
+    return data
 
 
 def preview(project: Project, spec: Mapping[str, Any], sample: int = 10) -> dict[str, Any]:

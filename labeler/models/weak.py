@@ -4,6 +4,8 @@ propagation concluded.
 ``LFApplyState`` makes applying incremental: the votes of one LF version are
 complete for every item whose id is at most ``applied_upto`` (item ids only grow),
 so new items are applied alone, and a changed LF (a new version row) alone.
+An item whose data a re-import changed is listed in ``WeakDirtyItem`` until
+the next apply has re-applied the LFs to it.
 
 ``WeakRun`` is one fit of the label model (``kind="label_model"``) or one
 propagation (``kind="propagation"``): the LF versions used, the options and
@@ -99,3 +101,17 @@ class WeakResult(db.Model):  # type: ignore[name-defined]
     # False: no LF voted on the item (label -1, uniform probabilities).
     covered: Mapped[bool] = mapped_column(default=True)
     proba: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class WeakDirtyItem(db.Model):  # type: ignore[name-defined]
+    """An item whose data changed (a re-import) since LFs voted on it: the next apply
+    re-applies the used LFs to it, and older LF versions re-apply fully when used again."""
+
+    __tablename__ = "weak_dirty_items"
+
+    item_id: Mapped[int] = mapped_column(
+        ITEM_ID, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    )
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )

@@ -1,6 +1,7 @@
 """weak supervision: LF definitions (spec, python source, author) on labeling_functions,
 per-LF-version apply state (votes complete up to an item id), label-model and
-propagation runs with their per-item results.
+propagation runs with their per-item results; items whose data a re-import changed
+(weak_dirty_items) until LFs are re-applied to them.
 
 Reviewed by hand.
 
@@ -61,6 +62,16 @@ def upgrade():
     sa.ForeignKeyConstraint(['run_id'], ['weak_runs.id'], name=op.f('fk_weak_results_run_id_weak_runs'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('run_id', 'item_id', name=op.f('pk_weak_results'))
     )
+    op.create_table('weak_dirty_items',
+    sa.Column('item_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['item_id'], ['items.id'], name=op.f('fk_weak_dirty_items_item_id_items'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_weak_dirty_items_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('item_id', name=op.f('pk_weak_dirty_items'))
+    )
+    with op.batch_alter_table('weak_dirty_items', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_weak_dirty_items_project_id'), ['project_id'], unique=False)
+
     sqlite = op.get_bind().dialect.name == 'sqlite'
     if sqlite:
         # SQLite adds a foreign key only by copying the table (batch), and dropping the
@@ -77,6 +88,9 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('weak_dirty_items', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_weak_dirty_items_project_id'))
+    op.drop_table('weak_dirty_items')
     op.drop_table('weak_results')
     op.drop_table('lf_apply_state')
     with op.batch_alter_table('weak_runs', schema=None) as batch_op:

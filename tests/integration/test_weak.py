@@ -250,3 +250,27 @@ def test_propagate_fills_the_items_without_a_label(app, runner, monkeypatch):
     assert [filled[k]["label"] for k in range(1, 6)] == ["neg"] * 5
     assert [filled[k]["label"] for k in range(7, 12)] == ["pos"] * 5
     assert all(0 < r["confidence"] <= 1 for r in filled.values())
+
+
+def test_a_reimport_that_changes_an_item_reapplies_the_lfs_to_it(app):
+    from labeler.services import importing
+
+    project = gen_project("re")
+    importing.import_records(project, [{"id": "a", "text": "good"}, {"id": "b", "text": "meh"}])
+    good, _ = lfs.save_lf(project, KW_POS)
+    old_bad, _ = lfs.save_lf(project, KW_NEG)
+    apply.apply_stale(project)
+    lfs.set_active(project, "bad", False)  # an unused version: must not keep stale votes
+    item = {e: i for e, i in db.session.execute(select(Item.external_id, Item.id)).all()}
+    assert _votes(good.id) == {item["a"]: 0}
+    importing.import_records(project, [{"id": "a", "text": "bad now"}, {"id": "b", "text": "good"}])
+    report = apply.apply_stale(project)
+    assert report.redone == 2 and report.applied == {}  # no new items, no new versions
+    assert _votes(good.id) == {item["b"]: 0}
+    assert [r["n_votes"] for r in lfs.list_lfs(project) if r["name"] == "good"] == [1]
+    assert _votes(old_bad.id) == {}  # cleared for the changed items ...
+    lfs.set_active(project, "bad", True)
+    assert apply.apply_stale(project).applied == {"bad": 2}  # ... and fully re-applied
+    assert _votes(old_bad.id) == {item["a"]: 1}
+    unchanged = apply.apply_stale(project)
+    assert unchanged.redone == 0 and unchanged.applied == {}

@@ -20,7 +20,15 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from labeler.extensions import db
-from labeler.models import GoldLabel, ImportBatch, ImportRow, Item, LabelingFunction, WeakVote
+from labeler.models import (
+    GoldLabel,
+    ImportBatch,
+    ImportRow,
+    Item,
+    LabelingFunction,
+    WeakDirtyItem,
+    WeakVote,
+)
 from labeler.models.types import utcnow
 from labeler.services.errors import Conflict
 
@@ -100,6 +108,7 @@ def _write(project_id: int, rows: list[Any], now: datetime) -> _Counts:
             )
         )
     }
+    stored_data = {r.id: r.data for r in stored.values()}
     lfs = _wrench_lfs(project_id, max((len(r.votes) for r in rows if r.votes), default=0), now)
     known = [stored[r.external_id].id for r in rows if r.external_id in stored]
     gold = _stored_gold(known) if any(r.gold for r in rows) else {}
@@ -127,6 +136,7 @@ def _write(project_id: int, rows: list[Any], now: datetime) -> _Counts:
         db.session.execute(insert(Item), new)
     if changed:
         db.session.execute(update(Item), changed)
+        _mark_dirty(project_id, [c["id"] for c in changed if c["data"] != stored_data[c["id"]]])
     counts.created, counts.updated = len(new), len(rows) - len(new) - counts.unchanged
     if hidden:
         ids: dict[str, int] = {
@@ -141,6 +151,19 @@ def _write(project_id: int, rows: list[Any], now: datetime) -> _Counts:
         _write_gold(project_id, [r for r in hidden if r.gold], ids, now)
         _write_votes([r for r in hidden if r.votes is not None], ids, lfs)
     return counts
+
+
+def _mark_dirty(project_id: int, item_ids: list[int]) -> None:
+    """Items whose data changed: LFs voted on the old data, so the next apply redoes them."""
+    if not item_ids:
+        return
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    db.session.execute(
+        dialect.insert(WeakDirtyItem).on_conflict_do_nothing(index_elements=["item_id"]),
+        [{"item_id": i, "project_id": project_id} for i in item_ids],
+    )
 
 
 def _new_item(project_id: int, row: Any, now: datetime) -> dict[str, Any]:

@@ -13,6 +13,7 @@ run in a child process with time and memory limits (``run_python_lfs``), one
 call per file and chunk; an LF that raises or times out gets its error stored
 and no votes (fits leave it out), the others of the file still count.
 External LFs (WRENCH) have their votes from the import and are never applied.
+Items whose data a re-import changed (``WeakDirtyItem``) are re-applied first.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from typing import Any
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from labeler.extensions import db
-from labeler.models import LabelingFunction, LFApplyState, Project, WeakVote
+from labeler.models import Item, LabelingFunction, LFApplyState, Project, WeakDirtyItem, WeakVote
 from labeler.models.types import utcnow
 from labeler.services.weak import columns, lfs
 
@@ -40,9 +41,119 @@ class ApplyReport:
     n_items: int = 0
     applied: dict[str, int] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    # Items whose data changed, re-applied to the used LFs.
+    redone: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"n_items": self.n_items, "applied": self.applied, "errors": self.errors}
+        return {
+            "n_items": self.n_items,
+            "applied": self.applied,
+            "errors": self.errors,
+            "redone": self.redone,
+        }
+
+
+def _report_errors(
+    report: ApplyReport, used: list[LabelingFunction], errors: dict[int, str]
+) -> None:
+    for lf in used:
+        if lf.id in errors:
+            report.errors[lf.name] = errors[lf.id]
+
+
+class _Voter:
+    """The votes of LF versions on a chunk of records: declarative ones vectorized,
+    Python ones per file in a child process (errors collected per LF version)."""
+
+    def __init__(
+        self, project: Project, versions: list[LabelingFunction], errors: dict[int, str]
+    ) -> None:
+        self.labels = project.label_names
+        self.errors = errors
+        self.decl = [
+            (lf, lfs.build_lf(project, lf.spec or {})) for lf in versions if lf.kind != "python"
+        ]
+        self.files: dict[str, list[LabelingFunction]] = {}
+        for lf in versions:
+            if lf.kind == "python":
+                self.files.setdefault(lf.source or "", []).append(lf)
+        self.fields = {getattr(core, "field", "text") for _, core in self.decl}
+
+    def votes(self, records: list[dict[str, Any]]) -> dict[int, np.ndarray]:
+        out: dict[int, np.ndarray] = {}
+        if self.decl:
+            from labeler.weak.apply import apply_lfs
+
+            L = apply_lfs(
+                columns.to_columns(records, self.fields),
+                [c for _, c in self.decl],
+                n=len(records),
+            )
+            for j, (lf, _) in enumerate(self.decl):
+                out[lf.id] = L[:, j]
+        for source, group in self.files.items():
+            out.update(_run_file(source, group, records, self.labels, self.errors))
+        return out
+
+
+def _redo_dirty(project: Project, chunk: int, errors: dict[int, str]) -> int:
+    """Re-apply the used LFs to items whose data changed; forget how far unused
+    versions got (they re-apply fully when used again). Returns the items redone."""
+    dirty = list(
+        db.session.scalars(
+            select(WeakDirtyItem.item_id)
+            .where(WeakDirtyItem.project_id == project.id)
+            .order_by(WeakDirtyItem.item_id)
+        )
+    )
+    if not dirty:
+        return 0
+    own = set(
+        db.session.scalars(
+            select(LabelingFunction.id).where(
+                LabelingFunction.project_id == project.id, LabelingFunction.kind != "external"
+            )
+        )
+    )
+    used = [lf for lf in lfs.used(project) if lf.kind in APPLIED_KINDS]
+    marks = {lf.id: st.applied_upto for lf in used if (st := lfs.states([lf.id]).get(lf.id))}
+    unused = own - set(marks)
+    if unused:
+        db.session.execute(delete(LFApplyState).where(LFApplyState.lf_id.in_(list(unused))))
+    voter = _Voter(project, [lf for lf in used if lf.id in marks], errors)
+    for lo in range(0, len(dirty), chunk):
+        part = dirty[lo : lo + chunk]
+        rows = db.session.execute(
+            select(Item.id, Item.data).where(Item.id.in_(part)).order_by(Item.id)
+        ).all()
+        db.session.commit()
+        id_arr = np.asarray([r.id for r in rows], dtype=np.int64)
+        votes = voter.votes([r.data if isinstance(r.data, dict) else {} for r in rows])
+        if own:
+            db.session.execute(
+                delete(WeakVote).where(WeakVote.item_id.in_(part), WeakVote.lf_id.in_(list(own)))
+            )
+        new = [
+            {"lf_id": lf_id, "item_id": int(i), "vote": int(v)}
+            for lf_id, col in votes.items()
+            for i, v in zip(id_arr, col, strict=True)
+            if v >= 0 and i <= marks[lf_id]
+        ]
+        if new:
+            db.session.execute(insert(WeakVote), new)
+        db.session.execute(delete(WeakDirtyItem).where(WeakDirtyItem.item_id.in_(part)))
+        db.session.commit()
+    for state in lfs.states(list(marks)).values():
+        state.n_votes = int(
+            db.session.scalar(
+                select(func.count()).select_from(WeakVote).where(WeakVote.lf_id == state.lf_id)
+            )
+            or 0
+        )
+        if state.lf_id in errors:
+            state.error = errors[state.lf_id][:4000]
+    db.session.commit()
+    return len(dirty)
 
 
 def stale(project: Project) -> list[tuple[LabelingFunction, int]]:
@@ -59,10 +170,6 @@ def stale(project: Project) -> list[tuple[LabelingFunction, int]]:
 
 
 def _progress_total(project: Project, todo: list[tuple[LabelingFunction, int]]) -> int:
-    from sqlalchemy import func
-
-    from labeler.models import Item
-
     low = min(mark for _, mark in todo)
     return int(
         db.session.scalar(select(func.count()).where(Item.project_id == project.id, Item.id > low))
@@ -81,36 +188,24 @@ def apply_stale(
     ``progress(done, total)`` is called after each committed chunk (items).
     """
     report = ApplyReport()
+    chunk = chunk or int(current_app.config["LABELER_WEAK_CHUNK"])
+    errors: dict[int, str] = {}
+    report.redone = _redo_dirty(project, chunk, errors)
     todo = stale(project)
     if not todo:
+        _report_errors(report, [lf for lf in lfs.used(project)], errors)
         return report
-    chunk = chunk or int(current_app.config["LABELER_WEAK_CHUNK"])
-    labels = project.label_names
     top = columns.max_item_id(project.id)
     total = _progress_total(project, todo)
     marks = {lf.id: mark for lf, mark in todo}
     _start(todo)
-    decl = [(lf, lfs.build_lf(project, lf.spec or {})) for lf, _ in todo if lf.kind != "python"]
-    files: dict[str, list[LabelingFunction]] = {}
-    for lf, _ in todo:
-        if lf.kind == "python":
-            files.setdefault(lf.source or "", []).append(lf)
-    fields = {getattr(core, "field", "text") for _, core in decl}
-    errors: dict[int, str] = {}
+    voter = _Voter(project, [lf for lf, _ in todo], errors)
     done = 0
     per_lf = dict.fromkeys(marks, 0)
     for ids, records in columns.iter_chunks(project.id, min(marks.values()), top, chunk):
         db.session.commit()  # end the read before the work (SQLite's lock)
         id_arr = np.asarray(ids, dtype=np.int64)
-        votes: dict[int, np.ndarray] = {}
-        if decl:
-            from labeler.weak.apply import apply_lfs
-
-            L = apply_lfs(columns.to_columns(records, fields), [c for _, c in decl], n=len(ids))
-            for j, (lf, _) in enumerate(decl):
-                votes[lf.id] = L[:, j]
-        for source, group in files.items():
-            votes.update(_run_file(source, group, records, labels, errors))
+        votes = voter.votes(records)
         rows: list[dict[str, Any]] = []
         counts: dict[int, int] = {}
         for lf_id, col in votes.items():
@@ -131,8 +226,7 @@ def apply_stale(
             progress(done, total)
     for lf, _ in todo:
         report.applied[lf.name] = per_lf[lf.id]
-        if lf.id in errors:
-            report.errors[lf.name] = errors[lf.id]
+    _report_errors(report, [lf for lf, _ in todo], errors)
     report.n_items = done
     return report
 

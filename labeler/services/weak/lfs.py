@@ -186,6 +186,9 @@ def upload_python(
         raise BadInput(f"file: at most {MAX_SOURCE_BYTES} bytes", {"field": "file"})
     if "\x00" in source:
         raise BadInput("file: must not contain NUL characters", {"field": "file"})
+    # End the transaction before the child process runs (seconds): on SQLite an open
+    # transaction holds the only write lock, and every other request would wait on it.
+    db.session.commit()
     try:
         names = list_python_lfs(
             source, timeout_s=float(current_app.config["LABELER_PYTHON_LF_LIST_TIMEOUT"])

@@ -111,6 +111,7 @@ def run_propagation(
     try:
         gold_y = stats.as_y(ids, stats.gold(project))
         X, described = features(project, id_list)
+        db.session.commit()  # end the read: on SQLite it holds the write lock
         labels, conf = propagate(
             X, seeds, len(project.labels), k=min(k, max(len(ids) - 1, 1)), alpha=alpha
         )

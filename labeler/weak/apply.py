@@ -77,11 +77,9 @@ class _Columns:
     def text(self, field: str) -> pa.Array:
         if field not in self._text:
             values = self.columns.get(field)
-            if values is None:
-                arr = pa.nulls(self.n, pa.large_string())
-            else:
-                arr = _to_strings(values)
-            self._text[field] = arr
+            self._text[field] = (
+                pa.nulls(self.n, pa.large_string()) if values is None else _to_strings(values)
+            )
         return self._text[field]
 
     def lower(self, field: str) -> pa.Array:
@@ -157,7 +155,7 @@ def _lookup(cols: _Columns, lf: LookupLF, dtype: type) -> np.ndarray:
     keys = list(mapping)
     idx = pc.index_in(cols.text(lf.field), value_set=pa.array(keys, type=pa.large_string()))
     pos = np.asarray(idx.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
-    table = np.array([mapping[k] for k in keys] + [-1], dtype=dtype)
+    table: np.ndarray = np.array([mapping[k] for k in keys] + [-1], dtype=dtype)
     return table[pos]  # -1 indexes the trailing abstain
 
 
@@ -227,7 +225,7 @@ def apply_lfs(
     """
     n_rows = _n_rows(columns, n)
     dtype: type = np.int8 if _max_label(lfs) <= 127 else np.int16
-    L = np.full((n_rows, len(lfs)), -1, dtype=dtype)
+    L: np.ndarray = np.full((n_rows, len(lfs)), -1, dtype=dtype)
     if not lfs or n_rows == 0:
         return L
     cols = _Columns(columns, n_rows)

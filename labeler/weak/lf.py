@@ -22,7 +22,9 @@ Semantics (the contract the vectorized applier and the tests hold to):
   (``(?<!\\w)word(?!\\w)`` in Python's Unicode sense).
 - regex: RE2 syntax, searched anywhere in the text (``re.search``); RE2 runs
   in linear time, so no pattern can hang a worker. Patterns RE2 refuses
-  (backreferences, lookarounds) are refused here.
+  (backreferences, lookarounds) are refused here. Unlike Python's ``re``,
+  RE2's ``\\w``, ``\\d``, ``\\s`` and ``\\b`` are ASCII-only (``\\pL`` is any
+  letter) and ``$`` matches only at the very end.
 - threshold: non-numeric or missing values abstain.
 - lookup: the field's value as text (``str(value)``) is looked up in
   ``mapping``; unknown values abstain.

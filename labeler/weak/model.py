@@ -71,7 +71,7 @@ def _break_ties(proba: np.ndarray, rows: np.ndarray, random_state: int) -> np.nd
 def _counts(L: np.ndarray, cardinality: int) -> np.ndarray:
     counts = np.empty((L.shape[0], cardinality), dtype=np.int32)
     for c in range(cardinality):
-        counts[:, c] = (L == c).sum(axis=1, dtype=np.int32)
+        counts[:, c] = np.equal(L, c).sum(axis=1, dtype=np.int32)
     return counts
 
 
@@ -190,7 +190,9 @@ def fit_label_model(
     return LabelModelResult(proba.astype(np.float32), np.asarray(model.get_weights()), method)
 
 
-def predict(proba: np.ndarray, tie_policy: TiePolicy = "abstain", random_state: int = 0) -> np.ndarray:
+def predict(
+    proba: np.ndarray, tie_policy: TiePolicy = "abstain", random_state: int = 0
+) -> np.ndarray:
     """Hard labels from ``proba``: the top class, or -1 on a tie (uniform rows included).
 
     With ``tie_policy="random"`` ties go to a class chosen as Snorkel does.

@@ -22,6 +22,7 @@ code can still read files the worker can read.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import select
@@ -66,7 +67,7 @@ class _Child:
 
     def __init__(self, job_dir: str) -> None:
         read_fd, write_fd = os.pipe()
-        self.stderr = tempfile.TemporaryFile()
+        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-I", str(CHILD), job_dir, str(write_fd)],
             stdin=subprocess.DEVNULL,
@@ -101,10 +102,8 @@ class _Child:
     def stop(self) -> str:
         """Kill the child's process group; return the tail of its stderr."""
         if self.proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self.proc.wait()
         os.close(self.fd)
         self.stderr.seek(0)
@@ -185,17 +184,16 @@ def run_python_lfs(
                 if msg is None:
                     timed_out = time.monotonic() >= deadline
                     if not timed_out:
-                        try:  # ended on its own: reap it so its exit status is its own
+                        # Ended on its own: reap it so its exit status is its own.
+                        with contextlib.suppress(subprocess.TimeoutExpired):
                             child.proc.wait(timeout=10)
-                        except subprocess.TimeoutExpired:
-                            pass
                     tail = child.stop()
                     if current is not None:
                         errors[current] = (
                             f"timed out after {timeout_s:g} s" if timed_out else child.death()
                         )
                         restart = True
-                    elif not listed:
+                    elif not listed and FILE_ERROR not in errors:
                         why = "timed out loading the file" if timed_out else child.death()
                         errors[FILE_ERROR] = f"{why}: {tail}" if tail else why
                     break
@@ -236,4 +234,6 @@ def list_python_lfs(source: str, timeout_s: float = 10) -> list[str]:
         return list(msg["lfs"])
     if msg is not None and "error" in msg:
         raise ValueError(msg["message"])
-    raise ValueError("timed out loading the file" if timed_out else f"the file did not load: {tail}")
+    raise ValueError(
+        "timed out loading the file" if timed_out else f"the file did not load: {tail}"
+    )

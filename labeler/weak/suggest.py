@@ -118,9 +118,9 @@ def suggest_lfs(
     skip = _excluded(exclude)
     ok = (support >= min_support) & (precision >= min_precision) & (pool_cov > 0)
     order = sorted(np.flatnonzero(ok), key=lambda j: (-pool_cov[j], -precision[j], vocab[j]))
-    shortlist = [
-        j for j in order if (labels[best[j]], str(vocab[j])) not in skip
-    ][: max(top, 1) * SHORTLIST]
+    shortlist = [j for j in order if (labels[best[j]], str(vocab[j])) not in skip][
+        : max(top, 1) * SHORTLIST
+    ]
     if not shortlist:
         return []
     lfs = [KeywordLF(f"s{j}", int(best[j]), (str(vocab[j]),)) for j in shortlist]

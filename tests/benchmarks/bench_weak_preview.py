@@ -21,7 +21,22 @@ import tempfile
 import time
 from pathlib import Path
 
-WORDS = "great song love check out my channel subscribe free money click here nice video".split()
+WORDS = [
+    "great",
+    "song",
+    "love",
+    "check",
+    "out",
+    "my",
+    "channel",
+    "subscribe",
+    "free",
+    "money",
+    "click",
+    "here",
+    "nice",
+    "video",
+]
 
 
 def main() -> None:

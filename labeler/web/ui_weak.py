@@ -21,6 +21,16 @@ from labeler.web.charts_weak import coverage_svg
 bp = Blueprint("ui_weak", __name__)
 
 
+def weak_summary(project: Any) -> dict[str, Any]:
+    """The project page's weak-supervision card: coverage chart and the newest fit."""
+    summary = stats.lf_stats(project)
+    return {
+        "n_lfs": len(summary["lfs"]),
+        "chart": coverage_svg(summary["lfs"], (summary.get("totals") or {}).get("coverage")),
+        "fit": stats.latest_run(project, "label_model"),
+    }
+
+
 @bp.get("/projects/<pid>/lfs")
 @login_required
 def lf_page(pid: str) -> Any:

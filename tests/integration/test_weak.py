@@ -274,3 +274,17 @@ def test_a_reimport_that_changes_an_item_reapplies_the_lfs_to_it(app):
     assert _votes(old_bad.id) == {item["a"]: 1}
     unchanged = apply.apply_stale(project)
     assert unchanged.redone == 0 and unchanged.applied == {}
+
+
+def test_a_renamed_label_is_renamed_in_the_lf_specs(app):
+    project = gen_project("ren")
+    _texts(project, ["good", "bad"])
+    good, _ = lfs.save_lf(project, KW_POS)
+    apply.apply_stale(project)
+    projects.update_project(project, labels=[{"old": "pos", "name": "positive"}])
+    db.session.refresh(good)
+    assert good.spec["label"] == "positive" and good.version == 1
+    _texts(project, ["good again"], prefix="new")
+    report = apply.apply_stale(project)
+    assert report.applied == {"good": 1} and report.errors == {}
+    assert sorted(_votes(good.id).values()) == [0, 0]

@@ -29,6 +29,7 @@ from sqlalchemy import delete, func, insert, select
 from labeler.extensions import db
 from labeler.models import Item, LabelingFunction, LFApplyState, Project, WeakDirtyItem, WeakVote
 from labeler.models.types import utcnow
+from labeler.services.errors import BadInput
 from labeler.services.weak import columns, lfs
 
 APPLIED_KINDS = (*lfs.DECLARATIVE, "python")
@@ -70,9 +71,14 @@ class _Voter:
     ) -> None:
         self.labels = project.label_names
         self.errors = errors
-        self.decl = [
-            (lf, lfs.build_lf(project, lf.spec or {})) for lf in versions if lf.kind != "python"
-        ]
+        self.decl = []
+        for lf in versions:
+            if lf.kind == "python":
+                continue
+            try:
+                self.decl.append((lf, lfs.build_lf(project, lf.spec or {})))
+            except BadInput as exc:  # e.g. its label was removed: this LF fails, not the apply
+                errors[lf.id] = exc.message
         self.files: dict[str, list[LabelingFunction]] = {}
         for lf in versions:
             if lf.kind == "python":
@@ -219,7 +225,7 @@ def apply_stale(
             )
         if rows:
             db.session.execute(insert(WeakVote), rows)
-        _advance(list(votes), ids[-1], counts, errors)
+        _advance(list(marks), ids[-1], counts, errors)
         db.session.commit()
         done += int((id_arr > min(marks.values())).sum())
         if progress is not None:

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 
 from labeler.extensions import db
 from labeler.models import Annotation, Item, LFApplyState, Project
+from labeler.services.errors import BadInput
 from labeler.services.weak import columns, lfs, matrix, stats
 
 # At import, not per request: the first preview in a fresh web worker must not pay
@@ -118,9 +119,15 @@ def _build_votes(project: Project, data: _Sample, used: list[Any], key: tuple[An
     _, stored_L = matrix.label_matrix(project, stored, data.ids.tolist())
     dtype = np.int8 if len(project.labels) <= 127 else np.int16
     L = np.full((len(data.ids), len(used)), -1, dtype=dtype)
-    decl = [(j, lf) for j, lf in enumerate(used) if lf.kind in lfs.DECLARATIVE]
+    decl, built = [], []
+    for j, lf in enumerate(used):
+        if lf.kind in lfs.DECLARATIVE:
+            try:
+                built.append(lfs.build_lf(project, lf.spec or {}))
+                decl.append((j, lf))
+            except BadInput:
+                pass  # an LF that no longer builds (its label was removed) votes nothing
     if decl and len(data.ids):
-        built = [lfs.build_lf(project, lf.spec or {}) for _, lf in decl]
         fields = {getattr(b, "field", project.text_field) for b in built}
         fresh = apply_lfs({f: data.column(f) for f in fields}, built, n=len(data.ids))
         for c, (j, _) in enumerate(decl):

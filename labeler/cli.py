@@ -16,6 +16,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from labeler.cli_quality import agreement_cmd
 from labeler.cli_users import user_group
 from labeler.cli_weak import lf_group, propagate_cmd, weak_group
 from labeler.config import ConfigError
@@ -83,6 +84,7 @@ def project() -> None:
 @click.option("--text-field", default="text", help="Field of an item's data to show.")
 @click.option("--lease-seconds", type=int, default=600)
 @click.option("--retrain-every", type=int, default=20, help="New labels per round; 0 = on demand.")
+@click.option("--ordered", "labels_ordered", is_flag=True, help="The labels are an ordered scale.")
 @with_appcontext
 def project_create(name: str, labels: str, **settings: Any) -> None:
     """Create project NAME; prints its id on the last line.
@@ -198,6 +200,9 @@ def export_cmd(project_ref: str, fmt: str, out: Path) -> None:
     with tqdm(total=total, unit="item", desc="export", file=sys.stderr, disable=None) as bar:
         n = exporting.export_to_file(proj, fmt, out, progress=bar.update)
     click.echo(f"wrote {n} items to {out}")
+
+
+main.add_command(agreement_cmd, "agreement")
 
 
 # ---------------------------------------------------------------- active learning

@@ -92,6 +92,8 @@ def load_config(
         # Embed jobs per project after an import: each takes the items whose id % N is its
         # share, so N workers embed a big project N times faster.
         "LABELER_EMBED_JOBS": max(1, int(env.get("LABELER_EMBED_JOBS", 1))),
+        # Items an embed job embeds before queueing itself again (lets other tasks through).
+        "LABELER_EMBED_SLICE": max(1, int(env.get("LABELER_EMBED_SLICE", 2048))),
         "LABELER_TASK_VISIBILITY_TIMEOUT": int(env.get("LABELER_TASK_VISIBILITY_TIMEOUT", 900)),
         # A round queued or running longer than this is taken for dead and replaced.
         "LABELER_ROUND_STALE_SECONDS": int(env.get("LABELER_ROUND_STALE_SECONDS", 1800)),

@@ -152,10 +152,30 @@
     if (job.status === "done") {
       errorBox.hidden = true;
       showResult(job.result);
+      refreshProjectProgress();
     }
   }
 
+  /* Jobs in flight at the last poll: when one of them ends the project's counts
+     change (an import adds items), even while others (an embed job) go on. */
+  var flyingJobs = null;
+
+  function noticeEndedJobs(list) {
+    var now = {};
+    list.forEach(function (j) {
+      if (IN_FLIGHT[j.status]) now[j.id] = true;
+    });
+    var ended =
+      flyingJobs !== null &&
+      Object.keys(flyingJobs).some(function (id) {
+        return !now[id];
+      });
+    flyingJobs = now;
+    if (ended) refreshProjectProgress();
+  }
+
   function renderJobs(list) {
+    noticeEndedJobs(list);
     var body = document.getElementById("jobs-body");
     var table = document.getElementById("jobs-table");
     var none = document.getElementById("no-jobs");

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from labeler.extensions import db
@@ -35,6 +35,8 @@ class Project(db.Model):  # type: ignore[name-defined]
     lease_seconds: Mapped[int] = mapped_column(default=600)
     strategy: Mapped[str] = mapped_column(String(32), default="random")
     retrain_every: Mapped[int] = mapped_column(default=20)
+    # The label set is an ordered scale (e.g. 1-5 stars): agreement uses ordinal alpha.
+    labels_ordered: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 

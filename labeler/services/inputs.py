@@ -176,6 +176,7 @@ class NewProject(Input):
     lease_seconds: LeaseSeconds = 600
     text_field: TextField = "text"
     retrain_every: RetrainEvery = 20
+    labels_ordered: bool = Field(default=False, description="The labels are an ordered scale")
 
     @field_validator("labels")
     @classmethod
@@ -209,6 +210,7 @@ class ProjectPatch(Input):
     strategy: Strategy | None = None
     lease_seconds: LeaseSeconds | None = None
     retrain_every: RetrainEvery | None = None
+    labels_ordered: bool | None = None
 
     def changes(self) -> dict[str, Any]:
         """The fields that were sent (``null`` means unchanged)."""

@@ -154,7 +154,13 @@ def request_embedding(project: Project) -> Job | None:
 
 
 def run_embed_job(job_id: int, *, batch: int = 256) -> None:
-    """Run an embed job; idempotent, so a redelivered job resumes where the last one stopped."""
+    """Run one slice of an embed job; idempotent, so a redelivered job resumes.
+
+    A slice embeds at most ``LABELER_EMBED_SLICE`` items, then, when items are
+    still missing, the job queues itself again and returns: a worker embedding
+    a million items (hours) still takes the imports and rounds queued behind it
+    in turn, instead of holding them until the last vector is written.
+    """
     job = db.session.get(Job, job_id)
     if job is None:
         raise NotFound(f"no job {job_id}")
@@ -163,16 +169,25 @@ def run_embed_job(job_id: int, *, batch: int = 256) -> None:
     project_id = job.project_id
     assert project_id is not None
     k, n = job.params.get("shard", (0, 1))
+    before = int(job.progress or 0)
+    first = job.total is None
     job.status, job.error = "running", None
     db.session.commit()
     try:
         model = vectors.model_for(db.session.get_one(Project, project_id))
         missing = vectors.count_missing(project_id, model, (k, n)) if model else 0
         db.session.commit()
-        set_progress(job_id, 0, missing)
+        if first:
+            set_progress(job_id, 0, missing)
         embedded = vectors.embed_missing(
-            project_id, batch, progress=lambda done: set_progress(job_id, done), shard=(k, n)
+            project_id,
+            batch,
+            progress=lambda done: set_progress(job_id, before + done),
+            shard=(k, n),
+            max_items=current_app.config["LABELER_EMBED_SLICE"],
         )
+        left = vectors.count_missing(project_id, model, (k, n)) if model else 0
+        db.session.commit()
     except Exception:
         db.session.rollback()
         job = db.session.get_one(Job, job_id)
@@ -181,9 +196,16 @@ def run_embed_job(job_id: int, *, batch: int = 256) -> None:
         db.session.commit()
         raise
     job = db.session.get_one(Job, job_id)
+    job.progress = before + embedded
+    if left:
+        # Items imported meanwhile enlarge the job rather than start another one.
+        job.total = max(int(job.total or 0), job.progress + left)
+        db.session.commit()
+        enqueue(EMBED_ITEMS, job_id)
+        return
     job.status = "done"
-    job.progress = embedded
-    job.result = {"embedded": embedded, "model": model}
+    job.total = max(int(job.total or 0), job.progress)
+    job.result = {"embedded": job.progress, "model": model}
     db.session.commit()
 
 

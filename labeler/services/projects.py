@@ -349,6 +349,7 @@ def project_dict(project: Project) -> dict[str, Any]:
         "lease_seconds": project.lease_seconds,
         "retrain_every": project.retrain_every,
         "text_field": project.text_field,
+        "labels_ordered": project.labels_ordered,
         "instructions": project.instructions,
         "labels": [{"name": lb.name, "hotkey": lb.hotkey} for lb in project.labels],
         "created_at": project.created_at.isoformat() if project.created_at else None,

@@ -98,6 +98,7 @@ def embed_missing(
     progress: Callable[[int], None] | None = None,
     *,
     shard: tuple[int, int] = (0, 1),
+    max_items: int | None = None,
 ) -> int:
     """Embed the project's items that have no vector for the current model.
 
@@ -110,6 +111,8 @@ def embed_missing(
         Called with the number embedded so far after each committed batch.
     shard : (k, n), default=(0, 1)
         Embed only items whose id is ``k`` modulo ``n``: n jobs share a project.
+    max_items : int, optional
+        Stop after the batch that reaches this many (a job's slice; None: all).
 
     Returns
     -------
@@ -156,6 +159,8 @@ def embed_missing(
         after = rows[-1].id
         if progress is not None:
             progress(done)
+        if max_items is not None and done >= max_items:
+            return done
 
 
 def load_matrix(project: Project, ids: list[int], model: str | None = None) -> NDArray[Any] | None:

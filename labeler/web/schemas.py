@@ -153,6 +153,7 @@ class Project(Output):
     lease_seconds: int
     retrain_every: int
     text_field: str
+    labels_ordered: bool = False
     instructions: str
     labels: list[Label]
     created_at: datetime | None

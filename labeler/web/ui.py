@@ -14,13 +14,14 @@ from flask_login import current_user, login_required
 
 from labeler.extensions import db
 from labeler.models import Project, Role
-from labeler.services import exporting, importing, jobs, training
+from labeler.services import exporting, importing, jobs, quality, training
 from labeler.services import projects as project_service
 from labeler.services import users as user_service
 from labeler.services.errors import BadInput, ServiceError
 from labeler.services.inputs import NewMember, ProjectPatch, check
 from labeler.web.charts import learning_curve_svg
 from labeler.web.markdown import render_markdown
+from labeler.web.quality_charts import kappa_heatmap_svg
 from labeler.web.ui_weak import weak_summary
 
 bp = Blueprint("ui", __name__)
@@ -73,6 +74,7 @@ def project_page(pid: str) -> Any:
     project = _engineer_project(pid)
     job = jobs.project_job(project, request.args.get("job"))
     rounds = training.recent_rounds(project, 50)
+    agreement = quality.page_report(project)
     return render_template(
         "project.html",
         project=project,
@@ -94,6 +96,15 @@ def project_page(pid: str) -> Any:
                 if r.status == "done"
             ]
         ),
+        agreement=agreement,
+        page_max_answers=quality.PAGE_MAX_ANSWERS,
+        kappa_heatmap=kappa_heatmap_svg(
+            list(agreement["per_rater"]),
+            agreement["cohen_kappa"],
+            agreement["support"]["cohen_kappa"],
+        )
+        if agreement
+        else "",
     )
 
 

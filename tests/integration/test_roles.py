@@ -66,6 +66,7 @@ PROBES: dict[str, list[Probe]] = {
         Probe("GET", "/api/v1/projects/{pid}/export?format=csv", (200,)),
     ],
     "see project page": [Probe("GET", "/projects/{pid}", (200,))],
+    "agreement report": [Probe("GET", "/api/v1/projects/{pid}/agreement", (200,))],
     "change settings": [
         Probe("PATCH", "/api/v1/projects/{pid}", (200,), json={"overlap": 2}),
         # The settings form (another page's): the role gate comes before the form.

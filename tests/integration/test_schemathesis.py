@@ -59,6 +59,12 @@ parameters = {{ "body.label" = {{ dictionary = "label", probability = 0.7 }} }}
 include-path-regex = "/(annotations|items)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
 
+# Also data: an agreement slice naming a label or a rater the project does not have, or
+# ending before it starts, is a 400 naming the field.
+[[operations]]
+include-path-regex = "/agreement$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404"]
+
 # Also data, not schema: a wrong old password; an admin demoting or deactivating
 # themselves; a user, project or label name that is taken.
 [[operations]]

@@ -164,3 +164,23 @@ def test_embed_jobs_share_a_project(app, backend):
     totals = [db.session.get_one(Job, j.id).result["embedded"] for j in made]
     assert sum(totals) == 20 and all(t > 0 for t in totals)
     assert _n_vectors() == 20
+
+
+def test_an_embed_job_runs_in_slices_and_lets_other_tasks_through(app, backend, monkeypatch):
+    """A slice stops after LABELER_EMBED_SLICE items and queues the same job again."""
+    app.config["LABELER_EMBED_SLICE"] = 4
+    project = gen_project("p", ["a", "b"])
+    gen_items(project, 10)
+    job = jobs.request_embedding(project)
+    assert job is not None
+    queued: list[tuple[str, int]] = []
+    monkeypatch.setattr(jobs, "enqueue", lambda name, job_id: queued.append((name, job_id)))
+    states = []
+    for _ in range(3):
+        jobs.run_embed_job(job.id, batch=4)
+        db.session.expire_all()
+        got = db.session.get_one(Job, job.id)
+        states.append((got.status, got.progress, got.total, _n_vectors()))
+    assert states == [("running", 4, 10, 4), ("running", 8, 10, 8), ("done", 10, 10, 10)]
+    assert queued == [(jobs.EMBED_ITEMS, job.id)] * 2
+    assert db.session.get_one(Job, job.id).result["embedded"] == 10

@@ -173,3 +173,18 @@ def test_python_lfs_run_in_a_worker_child_process(
     assert good_items == {"i0", "i2", "i4"}
     run = got.result["run"]
     assert run["status"] == "done" and run["metrics"]["lfs"] == ["says_good"]
+
+
+def test_preview_sees_items_a_reimport_changed(app, client, make_user):
+    from labeler.services import importing
+
+    sme, token = make_user("s1", "sme")
+    project = gen_project("pv", members=[sme])
+    importing.import_records(project, [{"id": "a", "text": "plain"}, {"id": "b", "text": "x"}])
+    url = f"/api/v1/projects/{project.id}/lfs/preview"
+    body = {"spec": {"kind": "keyword", "name": "k", "label": "pos", "words": ["spam"]}}
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.post(url, json=body, headers=headers).get_json()["n_matched"] == 0
+    importing.import_records(project, [{"id": "a", "text": "spam now"}])  # same ids, new text
+    got = client.post(url, json=body, headers=headers).get_json()
+    assert got["n_matched"] == 1 and got["sample"][0]["spans"] == [[0, 4]]

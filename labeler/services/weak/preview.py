@@ -21,7 +21,7 @@ import numpy as np
 from sqlalchemy import func, select
 
 from labeler.extensions import db
-from labeler.models import Annotation, Item, LFApplyState, Project
+from labeler.models import Annotation, ImportBatch, Item, LFApplyState, Project
 from labeler.services.errors import BadInput
 from labeler.services.weak import columns, lfs, matrix, stats
 
@@ -39,7 +39,7 @@ _CACHE_PROJECTS = 4
 class _Sample:
     """One project's sample, in three parts that go stale at different rates."""
 
-    key: tuple[int, int]  # (n items, max item id): a new sample when items change
+    key: tuple[Any, ...]  # (n items, max item id, imports): a new sample when items change
     ids: np.ndarray
     external: list[str]
     records: list[dict[str, Any]]
@@ -58,17 +58,23 @@ class _Sample:
         return self.columns[name]
 
 
-_cache: OrderedDict[int, _Sample] = OrderedDict()
+_cache: OrderedDict[tuple[str, int], _Sample] = OrderedDict()
 _lock = threading.Lock()
 # Raters keep labeling while an SME types: the consensus is refreshed at most this often.
 HUMAN_REFRESH_S = 30.0
 
 
-def _items_key(project: Project) -> tuple[int, int]:
+def _items_key(project: Project) -> tuple[Any, ...]:
+    """Changes when items are added or removed, and when an import updates any (batches)."""
     n, top = db.session.execute(
         select(func.count(Item.id), func.max(Item.id)).where(Item.project_id == project.id)
     ).one()
-    return int(n), int(top or 0)
+    batch = db.session.execute(
+        select(func.count(ImportBatch.id), func.max(ImportBatch.updated_at)).where(
+            ImportBatch.project_id == project.id
+        )
+    ).one()
+    return int(n), int(top or 0), int(batch[0]), str(batch[1])
 
 
 def _lf_key(used: list[Any]) -> tuple[Any, ...]:
@@ -87,7 +93,7 @@ def _lf_key(used: list[Any]) -> tuple[Any, ...]:
     return (tuple(lf.id for lf in used), marks)
 
 
-def _build_items(project: Project, key: tuple[int, int]) -> _Sample:
+def _build_items(project: Project, key: tuple[Any, ...]) -> _Sample:
     all_ids = np.asarray(columns.item_ids(project.id), dtype=np.int64)
     if len(all_ids) > SAMPLE:
         rng = np.random.default_rng(SEED)
@@ -139,10 +145,11 @@ def _build_votes(project: Project, data: _Sample, used: list[Any], key: tuple[An
 
 def _sample(project: Project) -> _Sample:
     items_key = _items_key(project)
+    where = (str(db.engine.url), project.id)
     with _lock:
-        data = _cache.get(project.id)
+        data = _cache.get(where)
         if data is not None:
-            _cache.move_to_end(project.id)
+            _cache.move_to_end(where)
     if data is None or data.key != items_key:
         data = _build_items(project, items_key)
     used = lfs.used(project)
@@ -160,8 +167,8 @@ def _sample(project: Project) -> _Sample:
         data.human_at = now
     db.session.commit()
     with _lock:
-        _cache[project.id] = data
-        _cache.move_to_end(project.id)
+        _cache[where] = data
+        _cache.move_to_end(where)
         while len(_cache) > _CACHE_PROJECTS:
             _cache.popitem(last=False)
     return data

@@ -18,6 +18,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from labeler.cli_quality import agreement_cmd
 from labeler.cli_users import user_group
+from labeler.cli_weak import lf_group, propagate_cmd, weak_group
 from labeler.config import ConfigError
 from labeler.services.errors import ServiceError
 
@@ -60,6 +61,11 @@ main.add_command(_db_group(), "db")
 
 # ---------------------------------------------------------------- users
 main.add_command(user_group, "user")
+
+# ---------------------------------------------------------------- weak supervision
+main.add_command(lf_group, "lf")
+main.add_command(weak_group, "weak")
+main.add_command(propagate_cmd, "propagate")
 
 
 # ---------------------------------------------------------------- projects

@@ -100,6 +100,14 @@ def load_config(
         "LABELER_TASK_VISIBILITY_TIMEOUT": int(env.get("LABELER_TASK_VISIBILITY_TIMEOUT", 900)),
         # A round queued or running longer than this is taken for dead and replaced.
         "LABELER_ROUND_STALE_SECONDS": int(env.get("LABELER_ROUND_STALE_SECONDS", 1800)),
+        # Python labeling functions run in a child process with these limits (per LF run).
+        "LABELER_PYTHON_LF_TIMEOUT": float(env.get("LABELER_PYTHON_LF_TIMEOUT", 60)),
+        # Address space on top of the libraries (RLIMIT_AS): pyarrow's allocator reserves
+        # virtual memory generously, and pandas fails to build a frame under 1024.
+        "LABELER_PYTHON_LF_MEMORY_MB": int(env.get("LABELER_PYTHON_LF_MEMORY_MB", 4096)),
+        "LABELER_PYTHON_LF_LIST_TIMEOUT": float(env.get("LABELER_PYTHON_LF_LIST_TIMEOUT", 10)),
+        # Items per chunk when labeling functions are applied (one transaction each).
+        "LABELER_WEAK_CHUNK": max(1, int(env.get("LABELER_WEAK_CHUNK", 5000))),
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -101,6 +101,19 @@ def seed_demo(app: Flask) -> list[str]:
                 "- *neutral*: neither, or mixed",
             )
             importing.import_records(reviews, synthetic_reviews(500), gold_source="demo")
+            # Two labeling functions for the sme to start from (labeling-functions page).
+            from labeler.services.weak import lfs
+
+            for spec in (
+                {"kind": "keyword", "name": "praise", "label": "positive", "words": _GOOD[:3]},
+                {
+                    "kind": "regex",
+                    "name": "complaint",
+                    "label": "negative",
+                    "pattern": "hate|awful",
+                },
+            ):
+                lfs.save_lf(reviews, spec)
             digits = projects.create_project(
                 "digits",
                 [str(d) for d in range(10)],

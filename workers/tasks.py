@@ -9,7 +9,15 @@ from __future__ import annotations
 from celery import shared_task
 
 from labeler.services import jobs, training
-from labeler.services.enqueue import EMBED_ITEMS, IMPORT_UPLOAD, RETRAIN_AND_RANK
+from labeler.services.enqueue import (
+    EMBED_ITEMS,
+    IMPORT_UPLOAD,
+    PROPAGATE,
+    RETRAIN_AND_RANK,
+    WEAK_APPLY,
+    WEAK_FIT,
+)
+from labeler.services.weak import jobs as weak_jobs
 
 
 @shared_task(name=IMPORT_UPLOAD, acks_late=True)
@@ -28,3 +36,21 @@ def retrain_and_rank(round_id: int) -> None:
 def embed_items(job_id: int) -> None:
     """Embed a project's items that have no stored vector (resumes after a kill)."""
     jobs.run_embed_job(job_id)
+
+
+@shared_task(name=WEAK_APPLY, acks_late=True)
+def weak_apply(job_id: int) -> None:
+    """Apply the project's stale labeling functions (resumes from the watermarks)."""
+    weak_jobs.run_job(job_id)
+
+
+@shared_task(name=WEAK_FIT, acks_late=True)
+def weak_fit(job_id: int) -> None:
+    """Apply what is stale, then fit the label model and store its probabilities."""
+    weak_jobs.run_job(job_id)
+
+
+@shared_task(name=PROPAGATE, acks_late=True)
+def propagate(job_id: int) -> None:
+    """Propagate labels over the item graph to the items without one."""
+    weak_jobs.run_job(job_id)

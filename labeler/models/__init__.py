@@ -10,6 +10,7 @@ from labeler.models.projects import Label, Membership, Project, ProjectKind
 from labeler.models.rounds import TrainingRound
 from labeler.models.users import ApiToken, Role, User
 from labeler.models.vectors import ItemVector
+from labeler.models.weak import LFApplyState, WeakDirtyItem, WeakResult, WeakRun
 
 __all__ = [
     "Annotation",
@@ -22,6 +23,7 @@ __all__ = [
     "ItemVector",
     "Item",
     "Job",
+    "LFApplyState",
     "Label",
     "LabelingFunction",
     "Lease",
@@ -31,5 +33,8 @@ __all__ = [
     "Role",
     "TrainingRound",
     "User",
+    "WeakDirtyItem",
+    "WeakResult",
+    "WeakRun",
     "WeakVote",
 ]

@@ -12,12 +12,13 @@ index in the project's ordered label set.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from labeler.extensions import db
-from labeler.models.types import UTCDateTime, utcnow
+from labeler.models.types import JSONType, UTCDateTime, utcnow
 
 
 class GoldLabel(db.Model):  # type: ignore[name-defined]
@@ -40,7 +41,15 @@ class GoldLabel(db.Model):  # type: ignore[name-defined]
 
 
 class LabelingFunction(db.Model):  # type: ignore[name-defined]
-    """A voter on a project's items. ``external``: votes imported with the data (WRENCH)."""
+    """One version of a voter on a project's items.
+
+    ``external``: votes imported with the data (WRENCH). Declarative kinds
+    (keyword, regex, threshold, lookup) keep their definition in ``spec`` (what
+    ``labeler.weak.lf.lf_from_spec`` takes, the label by name); ``python`` keeps
+    the uploaded file in ``source`` and the function's name in ``spec``. A save
+    is a new row with the next ``version``; old versions (and their votes) stay.
+    ``active`` is per name: the services switch every version of a name together.
+    """
 
     __tablename__ = "labeling_functions"
     __table_args__ = (UniqueConstraint("project_id", "name", "version"),)
@@ -52,6 +61,9 @@ class LabelingFunction(db.Model):  # type: ignore[name-defined]
     version: Mapped[int] = mapped_column(default=1)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    spec: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    source: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
 class WeakVote(db.Model):  # type: ignore[name-defined]

@@ -13,6 +13,9 @@ from flask import current_app
 IMPORT_UPLOAD = "labeler.import_upload"
 RETRAIN_AND_RANK = "labeler.retrain_and_rank"
 EMBED_ITEMS = "labeler.embed_items"
+WEAK_APPLY = "labeler.weak_apply"
+WEAK_FIT = "labeler.weak_fit"
+PROPAGATE = "labeler.propagate"
 
 
 def enqueue(name: str, *ids: int) -> None:

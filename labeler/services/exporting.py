@@ -1,6 +1,9 @@
 """Export: one row per item with its annotations and its final label, streamed.
 
 Items are read in keyset-paginated chunks, so memory stays flat in project size.
+The final label takes, in order: adjudicated > human consensus > label model >
+propagation, and the row names its ``source`` and ``confidence`` (the share of
+the human votes, or the model's probability / propagation's confidence).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from sqlalchemy import select
 from labeler.extensions import db
 from labeler.models import Annotation, AnnotationKind, Item, Project, User
 from labeler.quality.consensus import majority
+from labeler.services.weak import results as weak_results
 
 FORMATS = {"jsonl": "application/x-ndjson", "csv": "text/csv"}
 CHUNK = 1000
@@ -36,9 +40,36 @@ def spreadsheet_safe(cell: str) -> str:
     return "'" + cell if cell.startswith(_FORMULA_START) else cell
 
 
+def final_label(
+    human: tuple[str | None, float | None],
+    adjudicated: tuple[str, float] | None = None,
+    label_model: tuple[str, float] | None = None,
+    propagation: tuple[str, float] | None = None,
+) -> tuple[str | None, str | None, float | None]:
+    """(label, source, confidence): adjudicated > human consensus > label model > propagation.
+
+    >>> final_label((None, None), None, ("spam", 0.9), ("ham", 0.6))
+    ('spam', 'label_model', 0.9)
+    >>> final_label(("ham", 1.0), None, ("spam", 0.9))
+    ('ham', 'human', 1.0)
+    >>> final_label((None, None))
+    (None, None, None)
+    """
+    if adjudicated is not None:
+        return adjudicated[0], "adjudicated", adjudicated[1]
+    if human[0] is not None:
+        return human[0], "human", human[1]
+    for source, got in (("label_model", label_model), ("propagation", propagation)):
+        if got is not None:
+            return got[0], source, got[1]
+    return None, None, None
+
+
 def iter_rows(project_id: int, chunk: int = CHUNK) -> Iterator[dict[str, Any]]:
     names: dict[int, str] = {}
     last_id = 0
+    project = db.session.get_one(Project, project_id)
+    runs = weak_results.current_runs(project_id)
     while True:
         items = db.session.execute(
             select(Item.id, Item.external_id, Item.data)
@@ -66,6 +97,9 @@ def iter_rows(project_id: int, chunk: int = CHUNK) -> Iterator[dict[str, Any]]:
             .order_by(Annotation.id)
         ):
             by_item.setdefault(ann.item_id, []).append(ann)
+        chunk_ids = [i.id for i in items]
+        weak = weak_results.labels_for(project, runs, chunk_ids)
+        decided = weak_results.adjudicated_for(project, chunk_ids)
         missing = {a.rater_id for anns in by_item.values() for a in anns} - names.keys()
         if missing:
             rows = db.session.execute(select(User.id, User.name).where(User.id.in_(missing)))
@@ -73,7 +107,12 @@ def iter_rows(project_id: int, chunk: int = CHUNK) -> Iterator[dict[str, Any]]:
         for item in items:
             anns = by_item.get(item.id, [])
             votes = [a.label for a in anns if a.kind == AnnotationKind.LABEL.value]
-            label, confidence = majority(votes)
+            label, source, confidence = final_label(
+                majority(votes),
+                decided.get(item.id),
+                weak.get("label_model", {}).get(item.id),
+                weak.get("propagation", {}).get(item.id),
+            )
             yield {
                 "id": item.external_id,
                 "data": item.data,
@@ -88,7 +127,7 @@ def iter_rows(project_id: int, chunk: int = CHUNK) -> Iterator[dict[str, Any]]:
                     for a in anns
                 ],
                 "label": label,
-                "source": "human" if label is not None else None,
+                "source": source,
                 "confidence": confidence,
             }
         # End the transaction between chunks: a long export must not hold

@@ -60,7 +60,9 @@ ROLE_NAMES: tuple[str, ...] = ("admin", "engineer", "sme", "rater")
 
 # Python ``re`` semantics, as in the generated data of hypothesis/schemathesis.
 _NO_CONTROL = r"[^\x00-\x1f\x7f]"
-_EDGE = r"[^\s\x00-\x1f\x7f]"
+# U+0085 (NEL) is whitespace to Python's str.strip but not to JSON Schema's (ECMAScript)
+# \s, so it is named: otherwise a name the document allows would be refused.
+_EDGE = r"[^\s\x00-\x1f\x7f\x85]"
 # One line, no control characters, no surrounding whitespace.
 LINE_PATTERN = rf"^{_EDGE}(?:{_NO_CONTROL}*{_EDGE})?$"
 # ... and not all ASCII digits: such names would read as ids.

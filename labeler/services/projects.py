@@ -14,6 +14,7 @@ from labeler.models import (
     GoldLabel,
     Item,
     Label,
+    LabelingFunction,
     Membership,
     Project,
     Role,
@@ -267,6 +268,7 @@ def _change_labels(project: Project, wanted: list[LabelChange]) -> None:
     for k, a in enumerate(added):
         project.labels.append(Label(name=a.name, hotkey=keys[start + k], position=start + k))
     if renames:
+        _rename_in_lf_specs(project, renames)
         for model in (Annotation, GoldLabel):
             db.session.execute(
                 update(model)
@@ -274,6 +276,23 @@ def _change_labels(project: Project, wanted: list[LabelChange]) -> None:
                 .values(label=case(renames, value=model.label))
                 .execution_options(synchronize_session=False)
             )
+
+
+def _rename_in_lf_specs(project: Project, renames: dict[str, str]) -> None:
+    """LF specs name labels: a renamed label is renamed there too (votes are indices,
+    so they stay valid; the LF's definition is the same, so no new version)."""
+    for lf in db.session.scalars(
+        select(LabelingFunction).where(
+            LabelingFunction.project_id == project.id, LabelingFunction.spec.is_not(None)
+        )
+    ):
+        spec = dict(lf.spec or {})
+        if spec.get("label") in renames:
+            spec["label"] = renames[spec["label"]]
+        if isinstance(spec.get("mapping"), dict):
+            spec["mapping"] = {k: renames.get(v, v) for k, v in spec["mapping"].items()}
+        if spec != lf.spec:
+            lf.spec = spec
 
 
 def project_progress(project: Project, rater: User | None = None) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """Blueprints: auth, ui (pages), items (browser), admin, account, docs, api (JSON v1),
-api_accounts and api_quality (JSON v1), errors, security."""
+api_accounts, api_quality and api_weak (JSON v1), errors, security."""
 
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ def register_blueprints(app: Flask) -> None:
         api,
         api_accounts,
         api_quality,
+        api_weak,
         auth,
         docs,
         errors,
         items,
         security,
         ui,
+        ui_weak,
     )
 
     errors.init_app(app)
@@ -26,6 +28,7 @@ def register_blueprints(app: Flask) -> None:
     auth.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(ui.bp)
+    app.register_blueprint(ui_weak.bp)
     app.register_blueprint(items.bp)
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(account.bp)
@@ -33,3 +36,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     app.register_blueprint(api_accounts.bp, url_prefix="/api/v1")
     app.register_blueprint(api_quality.bp, url_prefix="/api/v1")
+    app.register_blueprint(api_weak.bp, url_prefix="/api/v1")

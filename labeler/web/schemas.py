@@ -399,4 +399,8 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "job_id": {"description": "Job id", "schema": _ROW_ID},
     "token_id": {"description": "Token id (from GET /me/tokens)", "schema": _ROW_ID},
     "user_id": {"description": "User id", "schema": _ROW_ID},
+    "lf": {
+        "description": "Labeling function: a version id, or a name (its newest version)",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 120, "pattern": "^[^/]+$"},
+    },
 }

@@ -22,6 +22,7 @@ from labeler.services.inputs import NewMember, ProjectPatch, check
 from labeler.web.charts import learning_curve_svg
 from labeler.web.markdown import render_markdown
 from labeler.web.quality_charts import kappa_heatmap_svg
+from labeler.web.ui_weak import weak_summary
 
 bp = Blueprint("ui", __name__)
 
@@ -91,6 +92,7 @@ def project_page(pid: str) -> Any:
         rounds=rounds,
         members=project_service.members(project),
         round_in_flight=training.in_flight(project),
+        weak=weak_summary(project),
         curve=learning_curve_svg(
             [
                 (r.n_labels or 0, r.cv_accuracy, r.cv_macro_f1)

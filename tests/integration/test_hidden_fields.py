@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from labeler.extensions import db
 from labeler.models import GoldLabel, Item, WeakVote
 from labeler.services import importing, projects
+from labeler.services.weak import model as weak_model
 from tests.integration.test_pages import login
 
 # Distinctive label names, so that a count of them means something.
@@ -58,13 +59,16 @@ def _setup(make_user: Any) -> tuple[Any, str, dict[str, int]]:
         jsonl = "".join(json.dumps(r) + "\n" for r in records).encode()
         importing.import_file(project, io.BytesIO(jsonl), "jsonl")
         ids[name] = project.id
+    # The label model's output is weak-supervision data too: it must not reach a rater.
+    fitted = weak_model.fit(projects.find_project(ids["evaluated"]), "majority")
+    assert fitted.status == "done" and fitted.metrics["n_covered"] > 0
     return rater, token, ids
 
 
 def _fill(rule: Any, pid: int, iid: str) -> str | None:
     path = rule.rule
     for arg in rule.arguments:
-        value = {"pid": str(pid), "iid": iid, "job_id": "1"}.get(arg)
+        value = {"pid": str(pid), "iid": iid, "job_id": "1", "lf": "wrench_0"}.get(arg)
         if value is None:
             return None  # walked separately (static files)
         path = re.sub(rf"<(?:[^:<>]+:)?{arg}>", value, path)

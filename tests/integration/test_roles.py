@@ -113,6 +113,30 @@ PROBES: dict[str, list[Probe]] = {
         ),
         Probe("GET", "/api/v1/users", (200,)),
     ],
+    "write labeling functions": [
+        Probe("GET", "/projects/{pid}/lfs", (200,)),
+        Probe(
+            "POST",
+            "/api/v1/projects/{pid}/lfs",
+            (201,),
+            json={"kind": "keyword", "name": "lf-{role}", "label": "pos", "words": ["t1"]},
+        ),
+        Probe(
+            "POST",
+            "/api/v1/projects/{pid}/lfs/preview",
+            (200,),
+            json={"spec": {"kind": "regex", "name": "p", "label": "neg", "pattern": "t[0-9]"}},
+        ),
+        Probe("PATCH", "/api/v1/projects/{pid}/lfs/lf-{role}", (200,), json={"active": False}),
+    ],
+    "see LF stats": [
+        Probe("GET", "/api/v1/projects/{pid}/lfs", (200,)),
+        Probe("GET", "/api/v1/projects/{pid}/lfs/stats", (200,)),
+    ],
+    "run weak supervision": [
+        Probe("POST", "/api/v1/projects/{pid}/weak/fit", (202,), json={"method": "majority"}),
+        Probe("POST", "/api/v1/projects/{pid}/propagate", (202,), json={}),
+    ],
 }
 
 

@@ -39,6 +39,7 @@ job_id = {{ values = [{job_id}] }}
 token_id = {{ values = {decoys} }}
 user_id = {{ values = [{rater_id}, {eng_id}] }}
 label = {{ values = ["positive", "negative", "neutral"] }}
+lf = {{ values = ["kw", "{lf_id}"] }}
 
 [parameters]
 "path.pid" = {{ dictionary = "pid", probability = 0.9 }}
@@ -46,6 +47,7 @@ label = {{ values = ["positive", "negative", "neutral"] }}
 "path.job_id" = {{ dictionary = "job_id", probability = 0.9 }}
 "path.token_id" = {{ dictionary = "token_id", probability = 0.9 }}
 "path.user_id" = {{ dictionary = "user_id", probability = 0.9 }}
+"path.lf" = {{ dictionary = "lf", probability = 0.9 }}
 
 [[operations]]
 include-path-regex = "/annotations$"
@@ -67,6 +69,12 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 # themselves; a user, project or label name that is taken.
 [[operations]]
 include-path-regex = "/(me/password|users|users/[^/]+|projects/[^/]+)$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
+
+# Data too: an LF's label outside this project's set, a pattern RE2 refuses, a Python file
+# that does not load, a name that belongs to a python LF; a fit with no LF to fit.
+[[operations]]
+include-path-regex = "/(lfs|lfs/preview|lfs/upload|lfs/[^/]+)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
 """
 
@@ -104,12 +112,18 @@ def _seed(db_url: str, tmp_path: Path) -> dict[str, Any]:
                 for k in range(200)
             ],
         )
+        from labeler.services.weak import lfs
+
+        kw, _ = lfs.save_lf(
+            project, {"kind": "keyword", "name": "kw", "label": "positive", "words": ["review"]}
+        )
         job = Job(project_id=project.id, kind="import", status="done", params={}, result={})
         db.session.add(job)
         db.session.commit()
         seeded = {
             "pid": project.id,
             "job_id": job.id,
+            "lf_id": kw.id,
             "decoys": decoys,
             "rater_id": rater.id,
             "eng_id": eng.id,

@@ -29,6 +29,7 @@ from labeler.models import (
     ItemVector,
     LabelingFunction,
     Project,
+    WeakDirtyItem,
     WeakVote,
 )
 from labeler.models.types import utcnow
@@ -110,6 +111,7 @@ def _write(project_id: int, rows: list[Any], now: datetime) -> _Counts:
             )
         )
     }
+    stored_data = {r.id: r.data for r in stored.values()}
     lfs = _wrench_lfs(project_id, max((len(r.votes) for r in rows if r.votes), default=0), now)
     known = [stored[r.external_id].id for r in rows if r.external_id in stored]
     gold = _stored_gold(known) if any(r.gold for r in rows) else {}
@@ -141,6 +143,7 @@ def _write(project_id: int, rows: list[Any], now: datetime) -> _Counts:
         db.session.execute(insert(Item), new)
     if changed:
         db.session.execute(update(Item), changed)
+        _mark_dirty(project_id, [c["id"] for c in changed if c["data"] != stored_data[c["id"]]])
     if retext:
         # Vectors of the old text must not be reused: the item is embedded again (the
         # import queues it). The embed job re-checks texts under a lock (vectors.embed_missing).
@@ -163,6 +166,19 @@ def _write(project_id: int, rows: list[Any], now: datetime) -> _Counts:
 
 def _text(data: Any, field: str) -> Any:
     return data.get(field) if isinstance(data, dict) else data
+
+
+def _mark_dirty(project_id: int, item_ids: list[int]) -> None:
+    """Items whose data changed: LFs voted on the old data, so the next apply redoes them."""
+    if not item_ids:
+        return
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    db.session.execute(
+        dialect.insert(WeakDirtyItem).on_conflict_do_nothing(index_elements=["item_id"]),
+        [{"item_id": i, "project_id": project_id} for i in item_ids],
+    )
 
 
 def _new_item(project_id: int, row: Any, now: datetime) -> dict[str, Any]:

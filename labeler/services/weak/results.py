@@ -1,0 +1,60 @@
+"""The stored weak labels of items, for export: the newest label model and propagation.
+
+The export takes an item's final label in this order: adjudicated > human
+consensus > label model > propagation; this module answers the last two for a
+chunk of items. Runs are picked once per export (:func:`current_runs`), so a
+fit finishing mid-export does not mix two runs in one file.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from labeler.extensions import db
+from labeler.models import Project, WeakResult, WeakRun
+
+SOURCES = ("label_model", "propagation")
+
+
+def current_runs(project_id: int) -> dict[str, int]:
+    """The newest finished run id of each kind (label_model, propagation) of the project."""
+    out: dict[str, int] = {}
+    for kind in SOURCES:
+        run_id = db.session.scalar(
+            select(WeakRun.id)
+            .where(WeakRun.project_id == project_id, WeakRun.kind == kind, WeakRun.status == "done")
+            .order_by(WeakRun.id.desc())
+            .limit(1)
+        )
+        if run_id is not None:
+            out[kind] = int(run_id)
+    return out
+
+
+def labels_for(
+    project: Project, runs: dict[str, int], item_ids: list[int]
+) -> dict[str, dict[int, tuple[str, float]]]:
+    """kind -> item id -> (label name, confidence) where the run has a label for the item."""
+    names = project.label_names
+    out: dict[str, dict[int, tuple[str, float]]] = {kind: {} for kind in runs}
+    if not item_ids:
+        return out
+    for kind, run_id in runs.items():
+        for item_id, label, confidence in db.session.execute(
+            select(WeakResult.item_id, WeakResult.label, WeakResult.confidence).where(
+                WeakResult.run_id == run_id,
+                WeakResult.item_id.in_(item_ids),
+                WeakResult.label >= 0,
+            )
+        ):
+            if label < len(names):
+                out[kind][item_id] = (names[label], float(confidence))
+    return out
+
+
+def adjudicated_for(project: Project, item_ids: list[int]) -> dict[int, tuple[str, float]]:
+    """Adjudicated labels (an sme's decision on a disagreement): the hook for that issue.
+
+    Adjudication does not exist yet, so nothing is adjudicated.
+    """
+    return {}

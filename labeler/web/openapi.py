@@ -162,6 +162,10 @@ def _responses(op: Operation, refs: Mapping[Any, Any], path: str, method: str) -
             "description": ERRORS[status],
             "content": {"application/json": {"schema": _ref(Error, refs, "serialization")}},
         }
+    if op.query:
+        # A query string can make the request line longer than the HTTP server reads
+        # (gunicorn: 4094 bytes); it answers before the app, not with an Error body.
+        out["414"] = {"description": "Request line too long (refused by the HTTP server)"}
     return out
 
 

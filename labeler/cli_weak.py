@@ -136,6 +136,35 @@ def lf_stats(project_ref: str, as_json: bool, no_apply: bool) -> None:
         )
 
 
+@lf_group.command("suggest")
+@click.argument("project_ref", metavar="PROJECT")
+@click.option("--min-precision", type=click.FloatRange(0.0, 1.0), default=0.9, show_default=True)
+@click.option("--min-support", type=click.IntRange(1, 10_000), default=5, show_default=True)
+@click.option("--top", type=click.IntRange(1, 100), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def lf_suggest(
+    project_ref: str, min_precision: float, min_support: int, top: int, as_json: bool
+) -> None:
+    """Keyword LFs mined from the human labels so far (save one with ``lf add --spec``)."""
+    from labeler.services import projects
+    from labeler.services.weak import suggestions
+
+    out = suggestions.suggestions(
+        projects.find_project(project_ref), min_precision, min_support, top
+    )
+    if as_json:
+        click.echo(json.dumps(out))
+        return
+    if not out["suggestions"]:
+        click.echo(f"no suggestions ({out['n_labeled']} items with a human label)", err=True)
+    for r in out["suggestions"]:
+        click.echo(
+            f"{', '.join(r['words'])}\t-> {r['label']}\tprecision={r['precision']:.3f}\t"
+            f"support={r['support']}\tcoverage={r['coverage']:.3f}\t{json.dumps(r['spec'])}"
+        )
+
+
 def _switch(project_ref: str, ref: str, active: bool) -> None:
     from labeler.services import projects
     from labeler.services.weak import lfs

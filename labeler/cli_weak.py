@@ -165,6 +165,37 @@ def lf_suggest(
         )
 
 
+@lf_group.command("import-matrix")
+@click.argument("project_ref", metavar="PROJECT")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--ids",
+    "ids_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The items' external ids, one a line, in the matrix's row order.",
+)
+@click.option("--names", default=None, help="Comma-separated LF names (default snorkel_0,...).")
+@with_appcontext
+def lf_import_matrix(project_ref: str, file: Path, ids_file: Path, names: str | None) -> None:
+    """Store a Snorkel label matrix FILE.npy (items x LFs, -1 abstain) as external LFs."""
+    import numpy as np
+
+    from labeler.services import projects
+    from labeler.services.weak import external
+
+    proj = projects.find_project(project_ref)
+    try:
+        L = np.load(file, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise click.BadParameter(f"not a numpy array file: {exc}", param_hint="FILE") from None
+    if not isinstance(L, np.ndarray):  # an .npz archive
+        raise click.BadParameter("must hold one array (np.save), not an archive", param_hint="FILE")
+    ids = external.read_ids(ids_file.read_text(encoding="utf-8"))
+    given = names.split(",") if names is not None else None
+    click.echo(json.dumps(external.import_matrix(proj, L, ids, given)))
+
+
 def _switch(project_ref: str, ref: str, active: bool) -> None:
     from labeler.services import projects
     from labeler.services.weak import lfs

@@ -72,6 +72,25 @@ def test_a_word_that_predicts_a_label_is_suggested_once(app, client, make_user, 
     assert ("prize",) not in {tuple(s["words"]) for s in json.loads(out.stdout)["suggestions"]}
 
 
+@pytest.mark.parametrize(
+    ("query", "status", "field"),
+    [
+        ("min_precision=1.5", 400, "min_precision"),
+        ("min_support=0", 400, "min_support"),
+        ("top=x", 400, "top"),
+        ("min_precision=0&min_support=1&top=1", 200, None),
+    ],
+)
+def test_the_query_is_checked(app, client, make_user, query, status, field):
+    project, sme, _ = _project(make_user)
+    r = client.get(f"/api/v1/projects/{project.id}/lfs/suggestions?{query}", headers=sme)
+    assert r.status_code == status, r.get_json()
+    if field:
+        assert field in json.dumps(r.get_json()["error"])
+    else:
+        assert len(r.get_json()["suggestions"]) == 1
+
+
 def test_an_identical_lf_under_another_name_is_not_suggested(app, runner, make_user):
     project, _, _ = _project(make_user)
 

@@ -136,6 +136,66 @@ def lf_stats(project_ref: str, as_json: bool, no_apply: bool) -> None:
         )
 
 
+@lf_group.command("suggest")
+@click.argument("project_ref", metavar="PROJECT")
+@click.option("--min-precision", type=click.FloatRange(0.0, 1.0), default=0.9, show_default=True)
+@click.option("--min-support", type=click.IntRange(1, 10_000), default=5, show_default=True)
+@click.option("--top", type=click.IntRange(1, 100), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def lf_suggest(
+    project_ref: str, min_precision: float, min_support: int, top: int, as_json: bool
+) -> None:
+    """Keyword LFs mined from the human labels so far (save one with ``lf add --spec``)."""
+    from labeler.services import projects
+    from labeler.services.weak import suggestions
+
+    out = suggestions.suggestions(
+        projects.find_project(project_ref), min_precision, min_support, top
+    )
+    if as_json:
+        click.echo(json.dumps(out))
+        return
+    if not out["suggestions"]:
+        click.echo(f"no suggestions ({out['n_labeled']} items with a human label)", err=True)
+    for r in out["suggestions"]:
+        click.echo(
+            f"{', '.join(r['words'])}\t-> {r['label']}\tprecision={r['precision']:.3f}\t"
+            f"support={r['support']}\tcoverage={r['coverage']:.3f}\t{json.dumps(r['spec'])}"
+        )
+
+
+@lf_group.command("import-matrix")
+@click.argument("project_ref", metavar="PROJECT")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--ids",
+    "ids_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The items' external ids, one a line, in the matrix's row order.",
+)
+@click.option("--names", default=None, help="Comma-separated LF names (default snorkel_0,...).")
+@with_appcontext
+def lf_import_matrix(project_ref: str, file: Path, ids_file: Path, names: str | None) -> None:
+    """Store a Snorkel label matrix FILE.npy (items x LFs, -1 abstain) as external LFs."""
+    import numpy as np
+
+    from labeler.services import projects
+    from labeler.services.weak import external
+
+    proj = projects.find_project(project_ref)
+    try:
+        L = np.load(file, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise click.BadParameter(f"not a numpy array file: {exc}", param_hint="FILE") from None
+    if not isinstance(L, np.ndarray):  # an .npz archive
+        raise click.BadParameter("must hold one array (np.save), not an archive", param_hint="FILE")
+    ids = external.read_ids(ids_file.read_text(encoding="utf-8"))
+    given = names.split(",") if names is not None else None
+    click.echo(json.dumps(external.import_matrix(proj, L, ids, given)))
+
+
 def _switch(project_ref: str, ref: str, active: bool) -> None:
     from labeler.services import projects
     from labeler.services.weak import lfs

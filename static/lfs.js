@@ -156,23 +156,88 @@
     }
   });
 
+  function loadSpec(s) {
+    $("lf-kind").value = s.kind;
+    $("lf-name").value = s.name;
+    if (s.label) $("lf-label").value = s.label;
+    $("lf-words").value = (s.words || []).join(", ");
+    $("lf-all").checked = s.mode === "all";
+    $("lf-pattern").value = s.pattern || "";
+    $("lf-case").checked = !!s.case_sensitive;
+    $("lf-field").value = s.kind === "threshold" ? s.field : "";
+    if (s.op) $("lf-op").value = s.op;
+    $("lf-value").value = s.value === undefined ? "" : s.value;
+    showKind();
+    $("lf-name").focus();
+    preview();
+  }
+
   document.querySelectorAll("button.edit").forEach(function (b) {
-    b.addEventListener("click", function () {
-      var s = JSON.parse(b.getAttribute("data-spec"));
-      $("lf-kind").value = s.kind;
-      $("lf-name").value = s.name;
-      if (s.label) $("lf-label").value = s.label;
-      $("lf-words").value = (s.words || []).join(", ");
-      $("lf-all").checked = s.mode === "all";
-      $("lf-pattern").value = s.pattern || "";
-      $("lf-case").checked = !!s.case_sensitive;
-      $("lf-field").value = s.kind === "threshold" ? s.field : "";
-      if (s.op) $("lf-op").value = s.op;
-      $("lf-value").value = s.value === undefined ? "" : s.value;
-      showKind();
-      $("lf-name").focus();
-      preview();
+    b.addEventListener("click", function () { loadSpec(JSON.parse(b.getAttribute("data-spec"))); });
+  });
+
+  // Suggested LFs: rows are focusable; a accepts (the same save route as the form),
+  // e loads the spec into the editor, arrow keys move between rows.
+  var suggestList = $("suggest-list"), suggestStatus = $("suggest-status");
+
+  function accept(s, row) {
+    suggestStatus.textContent = "Saving " + s.name + "…";
+    api("POST", app.dataset.lfsUrl, s).then(function (r) {
+      if (!r.ok) {
+        suggestStatus.textContent = (r.data.error && r.data.error.message) || "save failed (" + r.status + ")";
+        return;
+      }
+      suggestStatus.textContent = "Saved " + r.data.name + " v" + r.data.version + ".";
+      var next = row.nextElementSibling || row.previousElementSibling;
+      row.remove();
+      if (next) next.focus();
+      api("POST", app.dataset.applyUrl).then(function () {
+        setTimeout(function () { window.location.reload(); }, 600);
+      });
     });
+  }
+
+  function suggestionRow(g) {
+    var li = document.createElement("li");
+    li.tabIndex = 0;
+    li.className = "suggestion";
+    var words = document.createElement("strong");
+    words.textContent = g.words.join(", ");
+    var figs = document.createElement("span");
+    figs.className = "figures";
+    figs.textContent = " → " + g.label + " · precision " + g.precision.toFixed(2) +
+      " · support " + g.support + " · coverage " + pct(g.coverage);
+    var acc = document.createElement("button");
+    acc.type = "button";
+    acc.textContent = "accept";
+    acc.setAttribute("aria-label", "accept " + g.words.join(", ") + " → " + g.label);
+    var edit = document.createElement("button");
+    edit.type = "button";
+    edit.textContent = "edit";
+    edit.setAttribute("aria-label", "edit " + g.words.join(", ") + " → " + g.label);
+    acc.addEventListener("click", function () { accept(g.spec, li); });
+    edit.addEventListener("click", function () { loadSpec(g.spec); });
+    li.addEventListener("keydown", function (ev) {
+      if (ev.target !== li || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+      if (ev.key === "a") { ev.preventDefault(); accept(g.spec, li); }
+      else if (ev.key === "e") { ev.preventDefault(); loadSpec(g.spec); }
+      else if (ev.key === "ArrowDown" && li.nextElementSibling) { ev.preventDefault(); li.nextElementSibling.focus(); }
+      else if (ev.key === "ArrowUp" && li.previousElementSibling) { ev.preventDefault(); li.previousElementSibling.focus(); }
+    });
+    li.append(words, figs, " ", acc, " ", edit);
+    return li;
+  }
+
+  api("GET", app.dataset.suggestUrl).then(function (r) {
+    if (!r.ok) {
+      suggestStatus.textContent = (r.data.error && r.data.error.message) || "no suggestions (" + r.status + ")";
+      return;
+    }
+    var list = r.data.suggestions;
+    suggestStatus.textContent = list.length ?
+      list.length + " suggestions from " + r.data.n_labeled + " labeled items" + (r.data.exact ? "" : " (in a sample)") + "." :
+      "No suggestions yet (" + r.data.n_labeled + " labeled items).";
+    list.forEach(function (g) { suggestList.appendChild(suggestionRow(g)); });
   });
 
   document.querySelectorAll("button.toggle").forEach(function (b) {

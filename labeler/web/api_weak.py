@@ -18,7 +18,7 @@ from labeler.extensions import csrf
 from labeler.models import Project, Role
 from labeler.services.errors import BadInput
 from labeler.services.weak import inputs as wi
-from labeler.services.weak import jobs, lfs, preview, stats
+from labeler.services.weak import jobs, lfs, preview, stats, suggestions
 from labeler.web import schemas as s
 from labeler.web import schemas_weak as sw
 from labeler.web.api import authenticated
@@ -29,11 +29,11 @@ csrf.exempt(bp)
 
 
 class LFRefConverter(PathConverter):
-    """An LF's id or name in a path; ``preview``, ``stats`` and ``upload`` are routes of
-    their own (an LF with such a name is reached by its id), so each resource has one
-    ``Allow``."""
+    """An LF's id or name in a path; ``preview``, ``stats``, ``suggestions`` and ``upload``
+    are routes of their own (an LF with such a name is reached by its id), so each
+    resource has one ``Allow``."""
 
-    regex = r"(?!(?:preview|stats|upload)$)[^/]+"
+    regex = r"(?!(?:preview|stats|suggestions|upload)$)[^/]+"
 
 
 @bp.record_once
@@ -129,6 +129,22 @@ def preview_lf(project: Project, body: wi.PreviewRequest) -> Any:
 )
 def lf_stats(project: Project) -> Any:
     return jsonify(stats.lf_stats(project))
+
+
+@bp.get("/projects/<pid>/lfs/suggestions")
+@authenticated
+@declare(
+    "Keyword LFs mined from the human consensus labels so far, the project's existing LFs "
+    "left out: each with its spec (save it with POST .../lfs), precision and support on "
+    "the labeled items it matches, coverage of the unlabeled items",
+    query=wi.SuggestQuery,
+    responses={200: sw.Suggestions},
+    roles=WEAK_ROLES,
+)
+def lf_suggestions(project: Project, query: wi.SuggestQuery) -> Any:
+    return jsonify(
+        suggestions.suggestions(project, query.min_precision, query.min_support, query.top)
+    )
 
 
 @bp.get("/projects/<pid>/lfs/<lfref:lf>")

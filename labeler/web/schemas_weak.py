@@ -95,3 +95,20 @@ class WeakRun(Output):
 class WeakRuns(Output):
     label_model: WeakRun | None
     propagation: WeakRun | None
+
+
+class Suggestion(Output):
+    spec: dict[str, Any] = Field(description="A keyword LF spec, ready for POST .../lfs")
+    label: str
+    words: list[str]
+    precision: float = Field(description="On the labeled items it matches")
+    support: int = Field(description="Labeled items it matches")
+    coverage: float = Field(description="Share of the unlabeled items it matches")
+
+
+class Suggestions(Output):
+    suggestions: list[Suggestion]
+    n_labeled: int = Field(description="Items with a human consensus label")
+    n_items: int
+    n_scanned: int = Field(description="Items the figures are computed on (a seeded sample)")
+    exact: bool = Field(description="True when every item was scanned")

@@ -129,9 +129,10 @@ PROBES: dict[str, list[Probe]] = {
         ),
         Probe("PATCH", "/api/v1/projects/{pid}/lfs/lf-{role}", (200,), json={"active": False}),
     ],
-    "see LF stats": [
+    "see LF stats and suggestions": [
         Probe("GET", "/api/v1/projects/{pid}/lfs", (200,)),
         Probe("GET", "/api/v1/projects/{pid}/lfs/stats", (200,)),
+        Probe("GET", "/api/v1/projects/{pid}/lfs/suggestions", (200,)),
     ],
     "run weak supervision": [
         Probe("POST", "/api/v1/projects/{pid}/weak/fit", (202,), json={"method": "majority"}),

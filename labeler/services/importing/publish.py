@@ -160,7 +160,7 @@ def _write(project_id: int, rows: list[Any], now: datetime) -> _Counts:
             )
         }
         _write_gold(project_id, [r for r in hidden if r.gold], ids, now)
-        _write_votes([r for r in hidden if r.votes is not None], ids, lfs)
+        write_votes([r for r in hidden if r.votes is not None], ids, lfs)
     return counts
 
 
@@ -200,9 +200,17 @@ def _sparse(votes: list[int]) -> dict[int, int]:
 
 def _wrench_lfs(project_id: int, n: int, now: datetime) -> list[int]:
     """Ids of the project's external LFs ``wrench_0`` .. ``wrench_{n-1}``, created if missing."""
-    if n == 0:
+    return external_lfs(project_id, [f"wrench_{k}" for k in range(n)], now)
+
+
+def external_lfs(project_id: int, names: list[str], now: datetime) -> list[int]:
+    """Ids of the project's external LFs ``names`` (version 1), created if missing, in order.
+
+    Also used by ``labeler lf import-matrix``; the caller makes sure no declarative or
+    python LF holds one of the names.
+    """
+    if not names:
         return []
-    names = [f"wrench_{k}" for k in range(n)]
     query = select(LabelingFunction.name, LabelingFunction.id).where(
         LabelingFunction.project_id == project_id,
         LabelingFunction.name.in_(names),
@@ -270,7 +278,11 @@ def _write_gold(project_id: int, rows: list[Any], ids: dict[str, int], now: date
     )
 
 
-def _write_votes(rows: list[Any], ids: dict[str, int], lfs: list[int]) -> None:
+def write_votes(rows: list[Any], ids: dict[str, int], lfs: list[int]) -> None:
+    """Replace the votes of ``lfs`` on the rows' items with their ``votes`` (-1: none stored).
+
+    ``rows``: objects with ``external_id`` and ``votes`` (column k votes for ``lfs[k]``).
+    """
     if not rows:
         return
     item_ids = [ids[r.external_id] for r in rows]

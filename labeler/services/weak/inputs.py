@@ -138,3 +138,13 @@ class FitRequest(Input):
 class PropagateRequest(Input):
     k: Annotated[int, Field(ge=1, le=100), Integral] = 10
     alpha: Annotated[float, Field(ge=0.0, le=1.0)] = 0.2
+
+
+class SuggestQuery(Input):
+    """The query string of ``GET .../lfs/suggestions``: the bar a suggested keyword LF must pass."""
+
+    model_config = ConfigDict(strict=False, extra="ignore", regex_engine="python-re")
+
+    min_precision: Annotated[float, Field(ge=0.0, le=1.0)] = 0.9
+    min_support: Annotated[int, Field(ge=1, le=10_000)] = 5
+    top: Annotated[int, Field(ge=1, le=100)] = 20

@@ -100,10 +100,31 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
-
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch operations copy a table and drop the old one; with foreign keys on
+            # (labeler turns them on for every connection) that DROP cascades and
+            # deletes every row that refers to it (0007 on projects took all items).
+            # Alembic's batch documentation: run SQLite migrations with them off. The
+            # PRAGMA is a no-op inside a transaction (and labeler begins each one
+            # IMMEDIATE), so it goes to the driver's connection before any begins.
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            context.configure(
+                connection=connection, target_metadata=get_metadata(), **conf_args
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+            if sqlite:
+                connection.commit()
+                bad = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                connection.commit()
+                if bad:
+                    raise RuntimeError(f"foreign keys broken by the migration: {bad[:5]}")
+        finally:
+            if sqlite:
+                # The connection goes back to the pool: foreign keys on again.
+                connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

@@ -72,19 +72,13 @@ def upgrade():
     with op.batch_alter_table('weak_dirty_items', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_weak_dirty_items_project_id'), ['project_id'], unique=False)
 
-    sqlite = op.get_bind().dialect.name == 'sqlite'
-    if sqlite:
-        # SQLite adds a foreign key only by copying the table (batch), and dropping the
-        # old table cascades into weak_votes (foreign keys are on): keep the votes aside.
-        op.execute('CREATE TEMP TABLE weak_votes_keep AS SELECT * FROM weak_votes')
+    # SQLite adds a foreign key only by copying the table (batch); migrations/env.py runs
+    # SQLite migrations with foreign keys off, so dropping the old copy cascades nowhere.
     with op.batch_alter_table('labeling_functions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('spec', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True))
         batch_op.add_column(sa.Column('source', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('created_by_id', sa.Integer(), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_labeling_functions_created_by_id_users'), 'users', ['created_by_id'], ['id'], ondelete='SET NULL')
-    if sqlite:
-        op.execute('INSERT INTO weak_votes SELECT * FROM weak_votes_keep')
-        op.execute('DROP TABLE weak_votes_keep')
 
 
 def downgrade():
@@ -97,16 +91,8 @@ def downgrade():
         batch_op.drop_index('ix_weak_runs_project')
     op.drop_table('weak_runs')
 
-    sqlite = op.get_bind().dialect.name == 'sqlite'
-    if sqlite:
-        # The batch copy drops labeling_functions, which cascades into weak_votes
-        # (foreign keys are on): keep the votes aside and put them back.
-        op.execute('CREATE TEMP TABLE weak_votes_keep AS SELECT * FROM weak_votes')
     with op.batch_alter_table('labeling_functions', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_labeling_functions_created_by_id_users'), type_='foreignkey')
         batch_op.drop_column('created_by_id')
         batch_op.drop_column('source')
         batch_op.drop_column('spec')
-    if sqlite:
-        op.execute('INSERT INTO weak_votes SELECT * FROM weak_votes_keep')
-        op.execute('DROP TABLE weak_votes_keep')

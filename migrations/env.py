@@ -110,9 +110,7 @@ def run_migrations_online():
             # IMMEDIATE), so it goes to the driver's connection before any begins.
             connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
         try:
-            context.configure(
-                connection=connection, target_metadata=get_metadata(), **conf_args
-            )
+            context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
             with context.begin_transaction():
                 context.run_migrations()
             if sqlite:

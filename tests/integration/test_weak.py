@@ -117,6 +117,30 @@ def test_fit_stores_probabilities_and_marks_uncovered_items(app):
     assert run.metrics["n_covered"] == 3 and run.metrics["n_labeled"] == 2
 
 
+def test_a_fit_that_fails_midway_is_a_failed_run_with_no_results(app, monkeypatch):
+    """The results written before the failure go; the run says why."""
+    project = gen_project()
+    _texts(project, ["good", "bad", "good and bad", "meh"])
+    lfs.save_lf(project, KW_POS)
+    lfs.save_lf(project, KW_NEG)
+    apply.apply_stale(project)
+    real_write = model._write_results
+
+    def write_then_fail(run_id, *args, **kwargs):
+        real_write(run_id, *args, **kwargs)
+        db.session.flush()
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(model, "_write_results", write_then_fail)
+    run = model.fit(project, "majority")
+    assert run.status == "failed" and "disk full" in run.error
+    assert run.finished_at is not None
+    n = db.session.scalar(select(func.count()).where(WeakResult.run_id == run.id))
+    assert n == 0
+    monkeypatch.setattr(model, "_write_results", real_write)
+    assert model.fit(project, "majority").status == "done"
+
+
 def test_export_takes_human_then_label_model_then_propagation(app, tmp_path):
     project = gen_project()
     _texts(project, ["good", "bad", "meh", "nothing"])

@@ -112,18 +112,27 @@ def fit(
             "weights": None if result.weights is None else np.asarray(result.weights).tolist(),
             "duration_s": round(time.perf_counter() - start, 3),
         }
-        run = db.session.get_one(WeakRun, run_id)
-        run.metrics = stats._jsonable(metrics)
-        run.status = "done"
     except Exception:
+        return finish_run(project, run_id, None)
+    return finish_run(project, run_id, metrics)
+
+
+def finish_run(project: Project, run_id: int, metrics: dict[str, Any] | None) -> WeakRun:
+    """End a label-model or propagation run: ``done`` with ``metrics``, or, called from
+    an ``except`` block with None, ``failed`` with the traceback and no results kept."""
+    if metrics is None:
+        error = traceback.format_exc(limit=4)
         db.session.rollback()
         db.session.execute(delete(WeakResult).where(WeakResult.run_id == run_id))
         run = db.session.get_one(WeakRun, run_id)
-        run.status = "failed"
-        run.error = traceback.format_exc(limit=4)
+        run.status, run.error = "failed", error
+    else:
+        run = db.session.get_one(WeakRun, run_id)
+        run.metrics = stats._jsonable(metrics)
+        run.status = "done"
     run.finished_at = utcnow()
     db.session.commit()
-    prune(project, "label_model")
+    prune(project, run.kind)
     return db.session.get_one(WeakRun, run_id)
 
 

@@ -11,17 +11,15 @@ confidence 0 where the graph does not reach).
 from __future__ import annotations
 
 import time
-import traceback
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from labeler.extensions import db
 from labeler.models import Item, Project, User, WeakResult, WeakRun
-from labeler.models.types import utcnow
 from labeler.services import vectors
 from labeler.services.errors import Conflict
 from labeler.services.weak import columns, model, stats
@@ -131,16 +129,6 @@ def run_propagation(
             ),
             "duration_s": round(time.perf_counter() - start, 3),
         }
-        run = db.session.get_one(WeakRun, run_id)
-        run.metrics = stats._jsonable(metrics)
-        run.status = "done"
     except Exception:
-        db.session.rollback()
-        db.session.execute(delete(WeakResult).where(WeakResult.run_id == run_id))
-        run = db.session.get_one(WeakRun, run_id)
-        run.status = "failed"
-        run.error = traceback.format_exc(limit=4)
-    run.finished_at = utcnow()
-    db.session.commit()
-    model.prune(project, "propagation")
-    return db.session.get_one(WeakRun, run_id)
+        return model.finish_run(project, run_id, None)
+    return model.finish_run(project, run_id, metrics)

@@ -2,7 +2,7 @@
 
 from labeler.models.annotations import Annotation, AnnotationKind
 from labeler.models.artifacts import Artifact
-from labeler.models.evaluation import GoldLabel, LabelingFunction, WeakVote
+from labeler.models.evaluation import GoldLabel, LabelingFunction, WeakVoteBlock
 from labeler.models.imports import ImportBatch, ImportRow
 from labeler.models.items import Item, Lease
 from labeler.models.jobs import Job
@@ -36,5 +36,5 @@ __all__ = [
     "WeakDirtyItem",
     "WeakResult",
     "WeakRun",
-    "WeakVote",
+    "WeakVoteBlock",
 ]

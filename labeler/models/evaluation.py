@@ -4,9 +4,10 @@ What a rater receives is an item's shown data only (DESIGN.md). Gold answers
 (for rater quality and model evaluation) and labeling-function votes therefore
 live in their own tables, which no rater-facing query reads.
 
-``WeakVote`` stores the label matrix ``L`` sparsely: one row per non-abstain
-vote (``-1``, abstain, is the absence of a row), the vote being the label's
-index in the project's ordered label set.
+``WeakVoteBlock`` stores the label matrix ``L`` sparsely: per LF version and
+range of item ids, the non-abstain votes packed into two arrays (``-1``,
+abstain, is the absence of an entry), a vote being the label's index in the
+project's ordered label set.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from labeler.extensions import db
@@ -66,18 +67,27 @@ class LabelingFunction(db.Model):  # type: ignore[name-defined]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
-class WeakVote(db.Model):  # type: ignore[name-defined]
-    """One non-abstain vote: ``vote`` is an index into the project's label set."""
+class WeakVoteBlock(db.Model):  # type: ignore[name-defined]
+    """The votes of one LF version on the items with ids in ``[lo, hi]``, packed.
 
-    __tablename__ = "weak_votes"
-    __table_args__ = (Index("ix_weak_votes_item", "item_id"),)
+    Sparse: only non-abstain votes are in it (``items``: uint32 offsets from ``lo``,
+    ascending; ``votes``: int16 label indexes, same order). A block is the whole truth
+    for its range: an item of the range that is not in it, the LF abstained on. An
+    apply writes one block per LF and chunk of items (one row instead of thousands:
+    1,000,000 items x 50 LFs is about 10,000 rows, where a row per vote was ~20
+    million and took longer to insert than everything else in the weak round).
+    ``labeler.services.weak.votes`` is the only module that reads or writes them.
+    """
+
+    __tablename__ = "weak_vote_blocks"
 
     lf_id: Mapped[int] = mapped_column(
         ForeignKey("labeling_functions.id", ondelete="CASCADE"), primary_key=True
     )
-    item_id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(db.Integer, "sqlite"),
-        ForeignKey("items.id", ondelete="CASCADE"),
-        primary_key=True,
+    lo: Mapped[int] = mapped_column(
+        BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True
     )
-    vote: Mapped[int] = mapped_column()
+    hi: Mapped[int] = mapped_column(BigInteger().with_variant(db.Integer, "sqlite"))
+    n: Mapped[int] = mapped_column()
+    items: Mapped[bytes] = mapped_column(LargeBinary)
+    votes: Mapped[bytes] = mapped_column(LargeBinary)

@@ -15,10 +15,10 @@ from sqlalchemy import func, insert, select
 
 from labeler.cli import main
 from labeler.extensions import db
-from labeler.models import Item, LabelingFunction, WeakResult, WeakRun, WeakVote
+from labeler.models import Item, LabelingFunction, WeakResult, WeakRun
 from labeler.services import exporting, projects, users
 from labeler.services.errors import BadInput, Conflict
-from labeler.services.weak import apply, lfs, model
+from labeler.services.weak import apply, lfs, model, votes, write
 from tests.factories import gen_items, gen_project
 
 KW_POS = {"kind": "keyword", "name": "good", "label": "pos", "words": ["good"]}
@@ -33,10 +33,7 @@ def _texts(project, texts, prefix="i"):
 
 
 def _votes(lf_id):
-    rows = db.session.execute(
-        select(WeakVote.item_id, WeakVote.vote).where(WeakVote.lf_id == lf_id)
-    ).all()
-    return {item_id: vote for item_id, vote in rows}
+    return votes.of_lf(lf_id)
 
 
 def test_a_save_is_a_new_version_and_the_switch_covers_every_version(app):
@@ -124,20 +121,20 @@ def test_a_fit_that_fails_midway_is_a_failed_run_with_no_results(app, monkeypatc
     lfs.save_lf(project, KW_POS)
     lfs.save_lf(project, KW_NEG)
     apply.apply_stale(project)
-    real_write = model._write_results
+    real_write = write.write_results
 
     def write_then_fail(run_id, *args, **kwargs):
         real_write(run_id, *args, **kwargs)
         db.session.flush()
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(model, "_write_results", write_then_fail)
+    monkeypatch.setattr(write, "write_results", write_then_fail)
     run = model.fit(project, "majority")
     assert run.status == "failed" and "disk full" in run.error
     assert run.finished_at is not None
     n = db.session.scalar(select(func.count()).where(WeakResult.run_id == run.id))
     assert n == 0
-    monkeypatch.setattr(model, "_write_results", real_write)
+    monkeypatch.setattr(write, "write_results", real_write)
     assert model.fit(project, "majority").status == "done"
 
 
@@ -245,7 +242,7 @@ def test_cli_lf_add_list_disable_and_stats(app, runner):
     assert runner.invoke(main, ["lf", "disable", "c", "b"]).exit_code == 0
     listed = json.loads(runner.invoke(main, ["lf", "list", "c", "--json"]).stdout)["lfs"]
     assert {r["name"]: r["active"] for r in listed} == {"b": False, "g": True}
-    assert db.session.scalar(select(func.count()).select_from(WeakVote)) == 3
+    assert votes.total() == 3
 
 
 def test_propagate_fills_the_items_without_a_label(app, runner, monkeypatch):

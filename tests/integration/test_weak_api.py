@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from labeler.extensions import db
-from labeler.models import Item, Job, WeakVote
+from labeler.models import Item, Job
 from labeler.services import projects
-from labeler.services.weak import lfs
+from labeler.services.weak import lfs, votes
 from tests.factories import gen_items, gen_project
 from tests.integration.conftest import broker_for, process_env
 
@@ -163,13 +163,8 @@ def test_python_lfs_run_in_a_worker_child_process(
     assert listed["says_good"]["error"] is None and listed["says_good"]["n_votes"] == 3
     assert "boom" in listed["raises"]["error"]
     assert "timed out" in listed["loops"]["error"]
-    good_items = set(
-        db.session.scalars(
-            select(Item.external_id)
-            .join(WeakVote, WeakVote.item_id == Item.id)
-            .where(WeakVote.lf_id == listed["says_good"]["id"])
-        )
-    )
+    voted = list(votes.of_lf(listed["says_good"]["id"]))
+    good_items = set(db.session.scalars(select(Item.external_id).where(Item.id.in_(voted))))
     assert good_items == {"i0", "i2", "i4"}
     run = got.result["run"]
     assert run["status"] == "done" and run["metrics"]["lfs"] == ["says_good"]

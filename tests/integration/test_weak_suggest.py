@@ -132,11 +132,12 @@ def _stored():
     from sqlalchemy import func, select
 
     from labeler.extensions import db
-    from labeler.models import LabelingFunction, WeakVote
+    from labeler.models import LabelingFunction
+    from labeler.services.weak import votes
 
     return (
         db.session.scalar(select(func.count()).select_from(LabelingFunction)),
-        db.session.scalar(select(func.count()).select_from(WeakVote)),
+        votes.total(),
     )
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -30,10 +31,10 @@ from labeler.models import (
     LabelingFunction,
     Project,
     WeakDirtyItem,
-    WeakVote,
 )
 from labeler.models.types import utcnow
 from labeler.services.errors import Conflict
+from labeler.services.weak import votes as vote_store
 
 _RETRIES = 5
 
@@ -249,11 +250,8 @@ def _stored_votes(item_ids: list[int], lfs: list[int]) -> dict[int, dict[int, in
         return {}
     column = {lf_id: k for k, lf_id in enumerate(lfs)}
     out: dict[int, dict[int, int]] = {}
-    for lf_id, item_id, vote in db.session.execute(
-        select(WeakVote.lf_id, WeakVote.item_id, WeakVote.vote).where(
-            WeakVote.item_id.in_(item_ids), WeakVote.lf_id.in_(lfs)
-        )
-    ):
+    lf_a, item_a, vote_a = vote_store.read(lfs, item_ids)
+    for lf_id, item_id, vote in zip(lf_a.tolist(), item_a.tolist(), vote_a.tolist(), strict=True):
         out.setdefault(item_id, {})[column[lf_id]] = vote
     return out
 
@@ -283,17 +281,11 @@ def write_votes(rows: list[Any], ids: dict[str, int], lfs: list[int]) -> None:
 
     ``rows``: objects with ``external_id`` and ``votes`` (column k votes for ``lfs[k]``).
     """
-    if not rows:
+    if not rows or not lfs:
         return
-    item_ids = [ids[r.external_id] for r in rows]
-    if lfs:
-        db.session.execute(
-            delete(WeakVote).where(WeakVote.item_id.in_(item_ids), WeakVote.lf_id.in_(lfs))
-        )
-    values = [
-        {"lf_id": lfs[column], "item_id": ids[r.external_id], "vote": vote}
-        for r in rows
-        for column, vote in _sparse(r.votes or []).items()
-    ]
-    if values:
-        db.session.execute(insert(WeakVote), values)
+    item_ids = np.asarray([ids[r.external_id] for r in rows], dtype=np.int64)
+    L = np.full((len(rows), len(lfs)), -1, dtype=np.int64)
+    for r, row in enumerate(rows):
+        for column, vote in _sparse(row.votes or []).items():
+            L[r, column] = vote
+    vote_store.replace(lfs, item_ids, L)

@@ -2,6 +2,7 @@
 
 - :mod:`.lfs`: define, version and switch labeling functions (specs, Python files);
 - :mod:`.columns`: the items' data as columns, read in chunks;
+- :mod:`.votes`: the vote store (sparse votes packed per LF and range of items);
 - :mod:`.apply`: apply what is stale (new items, new LF versions) and store votes sparsely;
 - :mod:`.matrix`: the label matrix ``L`` from stored votes;
 - :mod:`.model`: fit the label model and store per-item probabilities;

@@ -24,13 +24,13 @@ from typing import Any
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 
 from labeler.extensions import db
-from labeler.models import Item, LabelingFunction, LFApplyState, Project, WeakDirtyItem, WeakVote
+from labeler.models import Item, LabelingFunction, LFApplyState, Project, WeakDirtyItem
 from labeler.models.types import utcnow
 from labeler.services.errors import BadInput
-from labeler.services.weak import columns, lfs
+from labeler.services.weak import columns, lfs, votes
 
 APPLIED_KINDS = (*lfs.DECLARATIVE, "python")
 
@@ -134,28 +134,16 @@ def _redo_dirty(project: Project, chunk: int, errors: dict[int, str]) -> int:
         ).all()
         db.session.commit()
         id_arr = np.asarray([r.id for r in rows], dtype=np.int64)
-        votes = voter.votes([r.data if isinstance(r.data, dict) else {} for r in rows])
-        if own:
-            db.session.execute(
-                delete(WeakVote).where(WeakVote.item_id.in_(part), WeakVote.lf_id.in_(list(own)))
-            )
-        new = [
-            {"lf_id": lf_id, "item_id": int(i), "vote": int(v)}
-            for lf_id, col in votes.items()
-            for i, v in zip(id_arr, col, strict=True)
-            if v >= 0 and i <= marks[lf_id]
-        ]
-        if new:
-            db.session.execute(insert(WeakVote), new)
+        got = voter.votes([r.data if isinstance(r.data, dict) else {} for r in rows])
+        for lf_id, col in got.items():
+            # Items past the LF's watermark get it from the apply that follows.
+            mine = id_arr <= marks[lf_id]
+            if mine.any():
+                votes.replace([lf_id], id_arr[mine], np.asarray(col)[mine][:, None])
         db.session.execute(delete(WeakDirtyItem).where(WeakDirtyItem.item_id.in_(part)))
         db.session.commit()
     for state in lfs.states(list(marks)).values():
-        state.n_votes = int(
-            db.session.scalar(
-                select(func.count()).select_from(WeakVote).where(WeakVote.lf_id == state.lf_id)
-            )
-            or 0
-        )
+        state.n_votes = votes.count(state.lf_id)
         if state.lf_id in errors:
             state.error = errors[state.lf_id][:4000]
     db.session.commit()
@@ -208,25 +196,25 @@ def apply_stale(
     voter = _Voter(project, [lf for lf, _ in todo], errors)
     done = 0
     per_lf = dict.fromkeys(marks, 0)
+    prev_hi = min(marks.values())
     for ids, records in columns.iter_chunks(project.id, min(marks.values()), top, chunk):
         db.session.commit()  # end the read before the work (SQLite's lock)
         id_arr = np.asarray(ids, dtype=np.int64)
-        votes = voter.votes(records)
-        rows: list[dict[str, Any]] = []
+        got = voter.votes(records)
         counts: dict[int, int] = {}
-        for lf_id, col in votes.items():
+        for lf_id, col in got.items():
             fresh = id_arr > marks[lf_id]
-            per_lf[lf_id] += int(fresh.sum())
-            keep = fresh & (col >= 0)
-            counts[lf_id] = int(keep.sum())
-            rows.extend(
-                {"lf_id": lf_id, "item_id": int(i), "vote": int(v)}
-                for i, v in zip(id_arr[keep], col[keep], strict=True)
-            )
-        if rows:
-            db.session.execute(insert(WeakVote), rows)
+            n_fresh = int(fresh.sum())
+            if not n_fresh:
+                continue
+            per_lf[lf_id] += n_fresh
+            col = np.asarray(col)
+            counts[lf_id] = int((fresh & (col >= 0)).sum())
+            lo = max(marks[lf_id], prev_hi) + 1
+            votes.append([lf_id], id_arr[fresh], col[fresh][:, None], lo, int(ids[-1]))
         _advance(list(marks), ids[-1], counts, errors)
         db.session.commit()
+        prev_hi = int(ids[-1])
         done += int((id_arr > min(marks.values())).sum())
         if progress is not None:
             progress(done, total)
@@ -240,8 +228,7 @@ def apply_stale(
 def _start(todo: list[tuple[LabelingFunction, int]]) -> None:
     """Create missing states; a version starting from zero drops any votes it has."""
     fresh = [lf.id for lf, mark in todo if mark == 0]
-    if fresh:
-        db.session.execute(delete(WeakVote).where(WeakVote.lf_id.in_(fresh)))
+    votes.drop(fresh)
     have = lfs.states([lf.id for lf, _ in todo])
     for lf, _ in todo:
         if lf.id not in have:

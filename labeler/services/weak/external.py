@@ -19,11 +19,12 @@ import numpy as np
 from sqlalchemy import func, select
 
 from labeler.extensions import db
-from labeler.models import Item, LabelingFunction, LFApplyState, Project, WeakVote
+from labeler.models import Item, LabelingFunction, LFApplyState, Project
 from labeler.models.types import utcnow
 from labeler.services.errors import BadInput, Conflict
 from labeler.services.importing.publish import external_lfs, write_votes
 from labeler.services.inputs import is_reference
+from labeler.services.weak import votes
 
 CHUNK = 5000
 NAME_MAX = 100
@@ -130,9 +131,7 @@ def import_matrix(
     for name, lf_id in zip(names, lf_ids, strict=True):
         state = db.session.get(LFApplyState, lf_id) or LFApplyState(lf_id=lf_id)
         state.applied_upto, state.applied_at = int(top or 0), now
-        state.n_votes = int(
-            db.session.scalar(select(func.count()).where(WeakVote.lf_id == lf_id)) or 0
-        )
+        state.n_votes = votes.count(lf_id)
         db.session.add(state)
         out.append({"name": name, "id": lf_id, "n_votes": state.n_votes})
     db.session.commit()

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from itertools import chain
-
 import numpy as np
-from sqlalchemy import select
 
-from labeler.extensions import db
-from labeler.models import LabelingFunction, Project, WeakVote
-from labeler.services.weak import columns
+from labeler.models import LabelingFunction, Project
+from labeler.services.weak import columns, votes
 
 
 def label_matrix(
@@ -25,24 +21,9 @@ def label_matrix(
     if not len(item_ids) or not used:
         return item_ids, L
     col = {lf.id: j for j, lf in enumerate(used)}
-    lf_part, item_part, vote_part = [], [], []
-    votes = WeakVote.__table__
-    # Core rows on the session's connection (no ORM row processing), flattened with
-    # fromiter: numpy probing each Row for the array protocol costs seconds per million.
-    result = db.session.connection().execute(
-        select(votes.c.lf_id, votes.c.item_id, votes.c.vote)
-        .where(votes.c.lf_id.in_(list(col)))
-        .execution_options(yield_per=50_000)
-    )
-    for part in result.partitions(50_000):
-        flat = np.fromiter(chain.from_iterable(part), dtype=np.int64, count=3 * len(part))
-        arr = flat.reshape(-1, 3)
-        lf_part.append(arr[:, 0])
-        item_part.append(arr[:, 1])
-        vote_part.append(arr[:, 2])
-    if not lf_part:
+    lf_a, item_a, vote_a = votes.read(list(col), ids)
+    if not len(lf_a):
         return item_ids, L
-    lf_a, item_a, vote_a = (np.concatenate(p) for p in (lf_part, item_part, vote_part))
     pos = np.searchsorted(item_ids, item_a)
     ok = (pos < len(item_ids)) & (item_ids[np.minimum(pos, len(item_ids) - 1)] == item_a)
     ok &= (vote_a >= 0) & (vote_a < len(project.labels))

@@ -17,17 +17,16 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 
 from labeler.extensions import db
 from labeler.models import LabelingFunction, Project, User, WeakResult, WeakRun
 from labeler.models.types import utcnow
 from labeler.services.errors import Conflict
-from labeler.services.weak import lfs, matrix, stats
+from labeler.services.weak import lfs, matrix, stats, write
 
 METHODS = ("label_model", "majority")
 KEEP_RUNS = 3
-WRITE_CHUNK = 5000
 
 
 def fittable(project: Project) -> list[LabelingFunction]:
@@ -96,7 +95,7 @@ def fit(
         cov = np.asarray(covered(L), dtype=bool)
         pred[~cov] = -1
         conf = proba.max(axis=1) if len(proba) else np.zeros(0, np.float32)
-        _write_results(run_id, ids, pred, conf, cov, proba, progress)
+        write.write_results(run_id, ids, pred, conf, cov, proba, progress)
         metrics: dict[str, Any] = {
             "n_items": len(ids),
             "n_lfs": len(used),
@@ -134,36 +133,6 @@ def finish_run(project: Project, run_id: int, metrics: dict[str, Any] | None) ->
     db.session.commit()
     prune(project, run.kind)
     return db.session.get_one(WeakRun, run_id)
-
-
-def _write_results(
-    run_id: int,
-    ids: np.ndarray,
-    labels: np.ndarray,
-    conf: np.ndarray,
-    cov: np.ndarray,
-    proba: np.ndarray | None,
-    progress: Callable[[int, int], None] | None = None,
-) -> None:
-    for lo in range(0, len(ids), WRITE_CHUNK):
-        hi = min(lo + WRITE_CHUNK, len(ids))
-        db.session.execute(
-            insert(WeakResult),
-            [
-                {
-                    "run_id": run_id,
-                    "item_id": int(ids[r]),
-                    "label": int(labels[r]),
-                    "confidence": float(conf[r]),
-                    "covered": bool(cov[r]),
-                    "proba": None if proba is None else proba[r].astype("<f4").tobytes(),
-                }
-                for r in range(lo, hi)
-            ],
-        )
-        db.session.commit()
-        if progress is not None:
-            progress(hi, len(ids))
 
 
 def prune(project: Project, kind: str, keep: int = KEEP_RUNS) -> None:

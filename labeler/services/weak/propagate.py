@@ -22,7 +22,7 @@ from labeler.extensions import db
 from labeler.models import Item, Project, User, WeakResult, WeakRun
 from labeler.services import vectors
 from labeler.services.errors import Conflict
-from labeler.services.weak import columns, model, stats
+from labeler.services.weak import columns, model, stats, write
 
 
 def features(project: Project, ids: list[int]) -> tuple[Any, str]:
@@ -115,7 +115,7 @@ def run_propagation(
         )
         labels = np.asarray(labels, dtype=np.int64)
         conf = np.asarray(conf, dtype=np.float64)
-        model._write_results(run_id, ids, labels, conf, labels >= 0, None, progress)
+        write.write_results(run_id, ids, labels, conf, labels >= 0, None, progress)
         non_seed = seeds < 0
         metrics = {
             "n_items": len(ids),

@@ -179,18 +179,11 @@ def lf_suggest(
 @with_appcontext
 def lf_import_matrix(project_ref: str, file: Path, ids_file: Path, names: str | None) -> None:
     """Store a Snorkel label matrix FILE.npy (items x LFs, -1 abstain) as external LFs."""
-    import numpy as np
-
     from labeler.services import projects
     from labeler.services.weak import external
 
     proj = projects.find_project(project_ref)
-    try:
-        L = np.load(file, allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise click.BadParameter(f"not a numpy array file: {exc}", param_hint="FILE") from None
-    if not isinstance(L, np.ndarray):  # an .npz archive
-        raise click.BadParameter("must hold one array (np.save), not an archive", param_hint="FILE")
+    L = external.load_matrix(file.read_bytes())
     ids = external.read_ids(ids_file.read_text(encoding="utf-8"))
     given = names.split(",") if names is not None else None
     click.echo(json.dumps(external.import_matrix(proj, L, ids, given)))

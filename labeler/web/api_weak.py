@@ -17,8 +17,8 @@ from werkzeug.routing import PathConverter
 from labeler.extensions import csrf
 from labeler.models import Project, Role
 from labeler.services.errors import BadInput
+from labeler.services.weak import external, jobs, lfs, preview, stats, suggestions
 from labeler.services.weak import inputs as wi
-from labeler.services.weak import jobs, lfs, preview, stats, suggestions
 from labeler.web import schemas as s
 from labeler.web import schemas_weak as sw
 from labeler.web.api import authenticated
@@ -29,11 +29,12 @@ csrf.exempt(bp)
 
 
 class LFRefConverter(PathConverter):
-    """An LF's id or name in a path; ``preview``, ``stats``, ``suggestions`` and ``upload``
+    """An LF's id or name in a path; ``preview``, ``stats``, ``suggestions``, ``upload`` and
+    ``import-matrix``
     are routes of their own (an LF with such a name is reached by its id), so each
     resource has one ``Allow``."""
 
-    regex = r"(?!(?:preview|stats|suggestions|upload)$)[^/]+"
+    regex = r"(?!(?:preview|stats|suggestions|upload|import-matrix)$)[^/]+"
 
 
 @bp.record_once
@@ -102,6 +103,37 @@ def upload_lfs(
         source, name = body.source, body.filename
     saved = lfs.upload_python(project, source, name, g.user)
     return jsonify({"lfs": [{**lfs.lf_dict(r), "created": c} for r, c in saved]}), 201
+
+
+@bp.post("/projects/<pid>/lfs/import-matrix")
+@authenticated
+@declare(
+    "Store a Snorkel label matrix (np.save's .npy, items x LFs, -1 = abstain) as external "
+    "LFs, one per column; their earlier votes are replaced. Read without unpickling; 400 "
+    "names the row, column or ids line",
+    form=wi.MatrixImportForm,
+    responses={201: sw.MatrixImported},
+    roles=WEAK_ROLES,
+    errors=(409,),
+)
+def import_matrix(project: Project, form: wi.MatrixImportForm | None = None) -> Any:
+    if form is None:
+        raise BadInput(
+            "matrix: send a multipart form with the files matrix and ids", {"field": "matrix"}
+        )
+    files = {}
+    for field in ("matrix", "ids"):
+        upload = getattr(form, field)
+        if not hasattr(upload, "read"):
+            raise BadInput(f"{field}: a file upload is required", {"field": field})
+        files[field] = upload.read()
+    L = external.load_matrix(files["matrix"])
+    try:
+        ids = external.read_ids(files["ids"].decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BadInput("ids: must be UTF-8 text", {"field": "ids"}) from None
+    names = form.names.split(",") if form.names is not None else None
+    return jsonify(external.import_matrix(project, L, ids, names)), 201
 
 
 @bp.post("/projects/<pid>/lfs/preview")

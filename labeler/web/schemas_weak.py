@@ -41,6 +41,17 @@ class LFSavedList(Output):
     lfs: list[LFSaved]
 
 
+class ImportedLF(Output):
+    name: str
+    id: int
+    n_votes: int
+
+
+class MatrixImported(Output):
+    n_rows: int
+    lfs: list[ImportedLF]
+
+
 class LFStatsRow(Output):
     name: str
     polarity: list[str]

@@ -213,8 +213,49 @@ def test_a_pickled_or_float_matrix_is_refused(app, runner, make_user, tmp_path):
         main,
         ["lf", "import-matrix", "sg", str(tmp_path / "o.npy"), "--ids", str(tmp_path / "ids.txt")],
     )
-    assert out.exit_code != 0 and "not a numpy array file" in out.output
+    assert out.exit_code != 0 and "not a numpy array file" in out.output, out.output
     out = runner.invoke(
         main, ["lf", "import-matrix", "sg", *_save(tmp_path, [[0.5]], ["l0"], "float32")]
     )
     assert out.exit_code != 0 and "integers" in out.output and _stored() == (0, 0)
+
+
+def test_the_api_imports_a_matrix_as_the_cli_does_and_names_what_is_wrong(
+    app, client, make_user, tmp_path
+):
+    import io
+
+    import numpy as np
+
+    project, sme, rater = _project(make_user)
+    url = f"/api/v1/projects/{project.id}/lfs/import-matrix"
+
+    def form(matrix, ids, names=None, dtype="int8"):
+        buf = io.BytesIO()
+        np.save(buf, np.asarray(matrix, dtype=dtype))
+        data = {
+            "matrix": (io.BytesIO(buf.getvalue()), "L.npy"),
+            "ids": (io.BytesIO(("\n".join(ids) + "\n").encode()), "ids.txt"),
+        }
+        if names is not None:
+            data["names"] = names
+        return data
+
+    assert client.post(url, data=form(MATRIX, IDS), headers=rater).status_code == 403
+    assert _stored() == (0, 0)
+    r = client.post(url, data=form(MATRIX, IDS), headers=sme)
+    assert r.status_code == 201, r.get_json()
+    assert [(x["name"], x["n_votes"]) for x in r.get_json()["lfs"]] == [
+        ("snorkel_0", 3),
+        ("snorkel_1", 2),
+        ("snorkel_2", 1),
+    ]
+    before = _stored()
+    bad = client.post(url, data=form([[0, 1], [2, -1], [0, 0]], ["l0", "l1", "l2"]), headers=sme)
+    assert bad.status_code == 400 and "row 1, column 0" in bad.get_json()["error"]["message"]
+    junk = {"matrix": (io.BytesIO(b"not npy"), "L.npy"), "ids": (io.BytesIO(b"l0\n"), "i.txt")}
+    bad = client.post(url, data=junk, headers=sme)
+    assert bad.status_code == 400 and bad.get_json()["error"]["details"]["field"] == "matrix"
+    bad = client.post(url, json={"matrix": [[0]]}, headers=sme)
+    assert bad.status_code in (400, 415), bad.get_json()
+    assert _stored() == before

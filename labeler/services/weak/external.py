@@ -12,6 +12,7 @@ and nothing is stored.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -34,6 +35,29 @@ NAME_MAX = 100
 class _Row:
     external_id: str
     votes: list[int]
+
+
+def load_matrix(data: bytes) -> np.ndarray:
+    """A Snorkel label matrix saved with ``np.save``, read without unpickling anything.
+
+    >>> import io
+    >>> buf = io.BytesIO(); np.save(buf, np.array([[0, -1]])); load_matrix(buf.getvalue()).tolist()
+    [[0, -1]]
+    >>> load_matrix(b"junk")
+    Traceback (most recent call last):
+    ...
+    labeler.services.errors.BadInput: matrix: not a numpy array file (np.save's .npy): ...
+    """
+    try:
+        L = np.load(io.BytesIO(data), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise BadInput(
+            f"matrix: not a numpy array file (np.save's .npy): {str(exc)[:200]}",
+            {"field": "matrix"},
+        ) from None
+    if not isinstance(L, np.ndarray):  # an .npz archive
+        raise BadInput("matrix: must hold one array (np.save), not an archive", {"field": "matrix"})
+    return L
 
 
 def read_ids(text: str) -> list[str]:

@@ -131,6 +131,24 @@ class PythonUploadForm(Input):
     file: Any = Field(json_schema_extra={"type": "string", "format": "binary"})
 
 
+class MatrixImportForm(Input):
+    """The multipart form of a Snorkel label matrix import (``lf import-matrix``'s API)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    matrix: Any = Field(
+        json_schema_extra={"type": "string", "format": "binary"},
+        description="np.save's .npy of an items x LFs integer array, -1 = abstain",
+    )
+    ids: Any = Field(
+        json_schema_extra={"type": "string", "format": "binary"},
+        description="The items' external ids, one a line, in the matrix's row order",
+    )
+    names: Annotated[str, Field(max_length=20_000)] | None = Field(
+        default=None, description="Comma-separated LF names (default snorkel_0, ...)"
+    )
+
+
 class FitRequest(Input):
     method: Literal["label_model", "majority"] = "label_model"
 

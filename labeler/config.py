@@ -107,7 +107,7 @@ def load_config(
         "LABELER_PYTHON_LF_MEMORY_MB": int(env.get("LABELER_PYTHON_LF_MEMORY_MB", 4096)),
         "LABELER_PYTHON_LF_LIST_TIMEOUT": float(env.get("LABELER_PYTHON_LF_LIST_TIMEOUT", 10)),
         # Items per chunk when labeling functions are applied (one transaction each).
-        "LABELER_WEAK_CHUNK": max(1, int(env.get("LABELER_WEAK_CHUNK", 5000))),
+        "LABELER_WEAK_CHUNK": max(1, int(env.get("LABELER_WEAK_CHUNK", 20000))),
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

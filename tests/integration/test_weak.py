@@ -309,3 +309,27 @@ def test_a_renamed_label_is_renamed_in_the_lf_specs(app):
     report = apply.apply_stale(project)
     assert report.applied == {"good": 1} and report.errors == {}
     assert sorted(_votes(good.id).values()) == [0, 0]
+
+
+def test_columns_read_by_the_database_equal_the_records_fields(app):
+    """PostgreSQL takes the LFs' fields out of the JSON itself; what it yields must be
+    exactly what ``record.get(field)`` gives for every JSON type, as on SQLite."""
+    from labeler.services.weak import columns
+
+    project = gen_project()
+    values = ["a text", 5, 2.5, True, None, [1, "x"], {"k": "v"}, "", "ü 🙂", "5"]
+    gen_items(
+        project,
+        records=[{"external_id": f"v{k}", "data": {"f": v, "g": k}} for k, v in enumerate(values)]
+        + [{"external_id": "missing", "data": {"g": 99}}],
+    )
+    fields = ["f", "g", "absent"]
+    by_db = list(columns.iter_columns(project.id, fields, chunk=4))
+    by_py = [
+        (ids, columns.to_columns(r, fields)) for ids, r in columns.iter_chunks(project.id, chunk=4)
+    ]
+    assert [ids for ids, _ in by_db] == [ids for ids, _ in by_py] and len(by_db) == 3
+    for (_, got), (_, want) in zip(by_db, by_py, strict=True):
+        assert got == want
+        for field in fields:
+            assert [type(v) for v in got[field]] == [type(v) for v in want[field]]

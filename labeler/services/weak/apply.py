@@ -18,7 +18,7 @@ Items whose data a re-import changed (``WeakDirtyItem``) are re-applied first.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,20 +86,33 @@ class _Voter:
         self.fields = {getattr(core, "field", "text") for _, core in self.decl}
 
     def votes(self, records: list[dict[str, Any]]) -> dict[int, np.ndarray]:
-        out: dict[int, np.ndarray] = {}
-        if self.decl:
-            from labeler.weak.apply import apply_lfs
-
-            L = apply_lfs(
-                columns.to_columns(records, self.fields),
-                [c for _, c in self.decl],
-                n=len(records),
-            )
-            for j, (lf, _) in enumerate(self.decl):
-                out[lf.id] = L[:, j]
+        out = self.declarative(columns.to_columns(records, self.fields), len(records))
         for source, group in self.files.items():
             out.update(_run_file(source, group, records, self.labels, self.errors))
         return out
+
+    def declarative(self, cols: dict[str, list[Any]], n: int) -> dict[int, np.ndarray]:
+        """The declarative LFs' votes on ``n`` rows given as columns (their fields)."""
+        if not self.decl:
+            return {}
+        from labeler.weak.apply import apply_lfs
+
+        L = apply_lfs(cols, [c for _, c in self.decl], n=n)
+        return {lf.id: L[:, j] for j, (lf, _) in enumerate(self.decl)}
+
+    def chunks(
+        self, project_id: int, after: int, upto: int, chunk: int
+    ) -> Iterator[tuple[list[int], dict[int, np.ndarray]]]:
+        """(ids, votes) chunk by chunk: only the LFs' fields are read when no Python LF
+        needs whole records."""
+        if self.files:
+            for ids, records in columns.iter_chunks(project_id, after, upto, chunk):
+                db.session.commit()  # end the read before the work (SQLite's lock)
+                yield ids, self.votes(records)
+            return
+        for ids, cols in columns.iter_columns(project_id, sorted(self.fields), after, upto, chunk):
+            db.session.commit()
+            yield ids, self.declarative(cols, len(ids))
 
 
 def _redo_dirty(project: Project, chunk: int, errors: dict[int, str]) -> int:
@@ -197,11 +210,10 @@ def apply_stale(
     done = 0
     per_lf = dict.fromkeys(marks, 0)
     prev_hi = min(marks.values())
-    for ids, records in columns.iter_chunks(project.id, min(marks.values()), top, chunk):
-        db.session.commit()  # end the read before the work (SQLite's lock)
+    for ids, got in voter.chunks(project.id, min(marks.values()), top, chunk):
         id_arr = np.asarray(ids, dtype=np.int64)
-        got = voter.votes(records)
         counts: dict[int, int] = {}
+        blocks: list[tuple[int, np.ndarray, np.ndarray, int]] = []
         for lf_id, col in got.items():
             fresh = id_arr > marks[lf_id]
             n_fresh = int(fresh.sum())
@@ -210,8 +222,8 @@ def apply_stale(
             per_lf[lf_id] += n_fresh
             col = np.asarray(col)
             counts[lf_id] = int((fresh & (col >= 0)).sum())
-            lo = max(marks[lf_id], prev_hi) + 1
-            votes.append([lf_id], id_arr[fresh], col[fresh][:, None], lo, int(ids[-1]))
+            blocks.append((lf_id, id_arr[fresh], col[fresh], max(marks[lf_id], prev_hi) + 1))
+        votes.append_blocks(blocks, int(ids[-1]))
         _advance(list(marks), ids[-1], counts, errors)
         db.session.commit()
         prev_hi = int(ids[-1])

@@ -50,15 +50,14 @@ def _rows(
         items, votes, lo = items[k:], votes[k:], end + 1
 
 
-def append(lf_ids: Sequence[int], item_ids: np.ndarray, L: np.ndarray, lo: int, hi: int) -> None:
-    """Store the votes ``L`` (column j: ``lf_ids[j]``, -1 abstains) of new items as one
-    block per LF covering ``[lo, hi]``; the LFs have no block overlapping that range."""
-    item_ids = np.asarray(item_ids, dtype=np.int64)
+def append_blocks(blocks: Sequence[tuple[int, np.ndarray, np.ndarray, int]], hi: int) -> None:
+    """Several LFs' votes on new items in one statement: ``(lf_id, item_ids, votes, lo)``
+    each (-1 abstains), every block ending at ``hi``."""
     rows = []
-    for j, lf_id in enumerate(lf_ids):
-        col = np.asarray(L[:, j])
+    for lf_id, item_ids, col, lo in blocks:
+        col = np.asarray(col)
         keep = col >= 0
-        rows.extend(_rows(int(lf_id), item_ids[keep], col[keep], lo, hi))
+        rows.extend(_rows(int(lf_id), np.asarray(item_ids, np.int64)[keep], col[keep], lo, hi))
     if rows:
         db.session.execute(insert(WeakVoteBlock), rows)
 

@@ -89,6 +89,15 @@ def test_upgrade_moves_hidden_fields_and_downgrade_restores_them(db_url: str, tm
             downgrade(revision="0002")
             with db.engine.begin() as conn:
                 _seed_at_0002(conn)
+            upgrade(revision="0008")
+            with db.engine.connect() as conn:
+                rows_0008 = _rows(
+                    conn,
+                    "SELECT f.name, i.external_id, v.vote FROM weak_votes v "
+                    "JOIN labeling_functions f ON f.id = v.lf_id "
+                    "JOIN items i ON i.id = v.item_id ORDER BY f.name",
+                )
+            # 0011 packs the rows into blocks (and its downgrade, below, unpacks them).
             upgrade()
             with db.engine.connect() as conn:
                 data = dict(_rows(conn, "SELECT external_id, data FROM items ORDER BY id"))
@@ -102,12 +111,18 @@ def test_upgrade_moves_hidden_fields_and_downgrade_restores_them(db_url: str, tm
                     "SELECT project_id, name, kind, version, active FROM labeling_functions "
                     "ORDER BY name",
                 )
-                votes = _rows(
-                    conn,
-                    "SELECT f.name, i.external_id, v.vote FROM weak_votes v "
-                    "JOIN labeling_functions f ON f.id = v.lf_id "
-                    "JOIN items i ON i.id = v.item_id ORDER BY f.name",
+                names = dict(_rows(conn, "SELECT id, name FROM labeling_functions"))
+                ext = dict(_rows(conn, "SELECT id, external_id FROM items"))
+            from labeler.services.weak import votes as vote_store
+
+            lf_a, item_a, vote_a = vote_store.read(list(names))
+            db.session.remove()
+            votes = sorted(
+                (names[lf], ext[item], vote)
+                for lf, item, vote in zip(
+                    lf_a.tolist(), item_a.tolist(), vote_a.tolist(), strict=True
                 )
+            )
             if isinstance(next(iter(data.values())), str):  # SQLite hands back JSON text
                 import json
 
@@ -127,7 +142,7 @@ def test_upgrade_moves_hidden_fields_and_downgrade_restores_them(db_url: str, tm
                 (1, "wrench_1", "external", 1, True),
                 (1, "wrench_2", "external", 1, True),
             ]
-            assert votes == [("wrench_1", "w0", 1), ("wrench_2", "w0", 0)]
+            assert votes == rows_0008 == [("wrench_1", "w0", 1), ("wrench_2", "w0", 0)]
 
             downgrade(revision="0002")
             with db.engine.connect() as conn:

@@ -235,3 +235,24 @@ def test_settings_api_form_and_page(app: Any, client: Any) -> None:
     client.post(f"/projects/{project.id}/settings", data=form)
     db.session.refresh(project)
     assert project.adjudication_threshold == 0.55
+
+
+def test_adjudicate_page_roles(app: Any, client: Any) -> None:
+    from tests.integration.test_pages import login, page_token
+
+    project, _, _ = _seed()
+    sme = gen_user("sam", "sme")[0]
+    projects.add_member(project, sme)
+    projects.update_project(project, labels=[{"old": "neu", "name": "<b>neu</b>", "hotkey": "j"}])
+    assert login(client, "r0").status_code == 302
+    assert client.get(f"/projects/{project.id}/adjudicate").status_code == 403
+    client.post("/logout", data={"csrf_token": page_token(client, "/")})
+    assert login(client, "sam").status_code == 302
+    page = client.get(f"/projects/{project.id}/adjudicate")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "<b>neu</b>" not in text and "&lt;b&gt;neu&lt;/b&gt;" in text
+    # j moves on this page: the label keeps its button but not the key.
+    assert 'data-label="&lt;b&gt;neu&lt;/b&gt;" data-hotkey=""' in text
+    assert 'data-label="pos" data-hotkey="1"' in text
+    assert f"/projects/{project.id}/adjudicate" in client.get("/").get_data(as_text=True)

@@ -19,8 +19,8 @@ performance and rater quality compare against is the one training and export use
 
 from __future__ import annotations
 
-from collections import Counter
 import warnings
+from collections import Counter
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar

@@ -196,7 +196,7 @@ class NewProject(Input):
     text_field: TextField = "text"
     retrain_every: RetrainEvery = 20
     labels_ordered: bool = Field(default=False, description="The labels are an ordered scale")
-    consensus_method: ConsensusMethod = Field(  # type: ignore[valid-type]
+    consensus_method: ConsensusMethod = Field(
         default="mv", description="How answers become one label: mv, wawa, dawid-skene"
     )
     adjudication_threshold: AdjudicationThreshold = 0.6
@@ -234,7 +234,7 @@ class ProjectPatch(Input):
     lease_seconds: LeaseSeconds | None = None
     retrain_every: RetrainEvery | None = None
     labels_ordered: bool | None = None
-    consensus_method: ConsensusMethod | None = None  # type: ignore[valid-type]
+    consensus_method: ConsensusMethod | None = None
     adjudication_threshold: AdjudicationThreshold | None = None
 
     def changes(self) -> dict[str, Any]:

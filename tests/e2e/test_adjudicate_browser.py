@@ -40,7 +40,11 @@ def _seed(app: Any) -> int:
             ],
         )
         raters = [users.create_user(f"rater-{n}", "rater", PASSWORD) for n in range(3)]
-        for iid, labels in {"a0": ["pos", "neg"], "a1": ["pos", "neg", "neg"], "a2": ["pos"] * 3}.items():
+        for iid, labels in {
+            "a0": ["pos", "neg"],
+            "a1": ["pos", "neg", "neg"],
+            "a2": ["pos"] * 3,
+        }.items():
             for rater, label in zip(raters, labels, strict=False):
                 assignment.answer(project, rater, iid, label)
         return project.id

@@ -79,10 +79,14 @@ def test_queue_rules_and_order(app: Any) -> None:
     assert _order(project) == ["i2", "i0", "i1"]
     assert adjudication.disputes(project)[2].reasons == ("low_confidence",)
     # Flags join the queue whatever the answers say, higher score first.
-    assert adjudication.flag_items(
-        project, {ids["i4"]: "cleanlab: likely neg", ids["i5"]: "looks odd"},
-        scores={ids["i4"]: 0.5, ids["i5"]: 0.9},
-    ) == 2
+    assert (
+        adjudication.flag_items(
+            project,
+            {ids["i4"]: "cleanlab: likely neg", ids["i5"]: "looks odd"},
+            scores={ids["i4"]: 0.5, ids["i5"]: 0.9},
+        )
+        == 2
+    )
     assert _order(project) == ["i2", "i0", "i1", "i5", "i4"]
     flagged = adjudication.disputes(project)[-1]
     assert flagged.reasons == ("flagged",) and flagged.flag_reason == "cleanlab: likely neg"
@@ -187,7 +191,9 @@ def test_api_roles_and_inputs(app: Any, client: Any) -> None:
     ):
         got = call("POST", "/items/i0/adjudication", eng_token, json=payload)
         assert got.status_code == 400 and got.get_json()["error"]["details"]["field"] == field
-    assert call("POST", "/items/zz/adjudication", eng_token, json={"label": "neg"}).status_code == 404
+    assert (
+        call("POST", "/items/zz/adjudication", eng_token, json={"label": "neg"}).status_code == 404
+    )
     assert call("GET", "/adjudication", eng_token).get_json()["total"] == 1
 
 
@@ -200,7 +206,9 @@ def test_settings_api_form_and_page(app: Any, client: Any) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     url = f"/api/v1/projects/{project.id}"
     got = client.patch(
-        url, json={"consensus_method": "dawid-skene", "adjudication_threshold": 0.8}, headers=headers
+        url,
+        json={"consensus_method": "dawid-skene", "adjudication_threshold": 0.8},
+        headers=headers,
     )
     assert got.status_code == 200
     assert got.get_json()["consensus_method"] == "dawid-skene"

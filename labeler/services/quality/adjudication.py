@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -98,13 +99,14 @@ def _settled(project: Project, item_ids: set[int]) -> set[int]:
     }
     if not decided:
         return set()
-    last = dict(
-        db.session.execute(
+    last: dict[int, datetime] = {
+        item_id: at
+        for item_id, at in db.session.execute(
             select(Annotation.item_id, func.max(Annotation.created_at))
             .where(Annotation.item_id.in_(list(decided)), Annotation.is_current)
             .group_by(Annotation.item_id)
-        ).all()
-    )
+        )
+    }
     # max() keeps the column's type, so both sides are aware UTC datetimes.
     return {i for i, at in decided.items() if last.get(i) is None or at >= last[i]}
 
@@ -171,7 +173,9 @@ def _answers(item_ids: list[int], named: bool) -> dict[int, list[dict[str, Any]]
     """Every current answer of ``item_ids``, oldest first; raters by name or as "rater n"."""
     out: dict[int, list[dict[str, Any]]] = {i: [] for i in item_ids}
     for item_id, name, kind, label, created_at in db.session.execute(
-        select(Annotation.item_id, User.name, Annotation.kind, Annotation.label, Annotation.created_at)
+        select(
+            Annotation.item_id, User.name, Annotation.kind, Annotation.label, Annotation.created_at
+        )
         .join(User, User.id == Annotation.rater_id)
         .where(Annotation.item_id.in_(item_ids), Annotation.is_current)
         .order_by(Annotation.item_id, Annotation.id)

@@ -60,6 +60,8 @@ def test_every_method_shapes_ties_and_empty_input(method: str) -> None:
     assert empty.labels.tolist() == [-1, -1]
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::FutureWarning")
 def test_wawa_confidence_is_the_weighted_vote_share() -> None:
     item, rater, label, _ = _crowd([0.9, 0.9, 0.6, 0.4], n_items=300, seed=4)
     got = wawa_consensus(item, rater, label, 300, 3)

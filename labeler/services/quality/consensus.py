@@ -57,18 +57,20 @@ class ProjectConsensus:
     def as_items(self) -> dict[int, ItemConsensus]:
         n_answers = self.counts.sum(axis=1)
         top = self.counts.max(axis=1) if len(self.counts) else np.zeros(0, dtype=np.int64)
-        out: dict[int, ItemConsensus] = {}
-        for i, item_id in enumerate(self.item_ids.tolist()):
-            code = int(self.label[i])
-            conf = float(self.confidence[i])
-            m = int(n_answers[i])
-            out[item_id] = ItemConsensus(
-                label=self.labels[code] if code >= 0 else None,
-                confidence=None if code < 0 or np.isnan(conf) else conf,
-                n_raters=m,
-                agreement=float(top[i]) / m if m >= 2 else None,
+        has = self.label >= 0
+        names = [None, *self.labels]  # code -1 -> None
+        label = [names[c + 1] for c in self.label.tolist()]
+        confidence = np.where(has & ~np.isnan(self.confidence), self.confidence, np.nan)
+        conf = [None if c != c else c for c in confidence.tolist()]  # NaN -> None
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(n_answers >= 2, top / np.maximum(n_answers, 1), np.nan)
+        agreement = [None if a != a else a for a in share.tolist()]
+        return {
+            item_id: ItemConsensus(lab, c, m, a)
+            for item_id, lab, c, m, a in zip(
+                self.item_ids.tolist(), label, conf, n_answers.tolist(), agreement, strict=True
             )
-        return out
+        }
 
 
 def _method(project: Project, method: str | None) -> str:

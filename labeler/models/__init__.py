@@ -1,5 +1,6 @@
 """Typed SQLAlchemy 2.0 models, one module per aggregate."""
 
+from labeler.models.adjudication import Adjudication, ReviewFlag
 from labeler.models.annotations import Annotation, AnnotationKind
 from labeler.models.artifacts import Artifact
 from labeler.models.evaluation import GoldLabel, LabelingFunction, WeakVoteBlock
@@ -13,6 +14,7 @@ from labeler.models.vectors import ItemVector
 from labeler.models.weak import LFApplyState, WeakDirtyItem, WeakResult, WeakRun
 
 __all__ = [
+    "Adjudication",
     "Annotation",
     "AnnotationKind",
     "ApiToken",
@@ -30,6 +32,7 @@ __all__ = [
     "Membership",
     "Project",
     "ProjectKind",
+    "ReviewFlag",
     "Role",
     "TrainingRound",
     "User",

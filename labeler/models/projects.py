@@ -5,7 +5,16 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint, false
+from sqlalchemy import (
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from labeler.extensions import db
@@ -37,6 +46,12 @@ class Project(db.Model):  # type: ignore[name-defined]
     retrain_every: Mapped[int] = mapped_column(default=20)
     # The label set is an ordered scale (e.g. 1-5 stars): agreement uses ordinal alpha.
     labels_ordered: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # How answers become one label (labeler.quality.consensus.METHODS), and the
+    # confidence under which an item goes to adjudication (migration 0009).
+    consensus_method: Mapped[str] = mapped_column(String(16), default="mv", server_default="mv")
+    adjudication_threshold: Mapped[float] = mapped_column(
+        Float, default=0.6, server_default=text("0.6")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 

@@ -35,6 +35,7 @@ from pydantic import (
 
 from labeler.models.annotations import AnnotationKind
 from labeler.models.projects import ProjectKind
+from labeler.quality.consensus import METHODS as CONSENSUS_METHODS
 from labeler.sampling.registry import STRATEGIES
 from labeler.services.errors import BadInput
 
@@ -116,6 +117,7 @@ LabelName = Annotated[
 Kind = Literal[KIND_NAMES]  # type: ignore[valid-type]
 Strategy = Literal[STRATEGY_NAMES]  # type: ignore[valid-type]
 AnswerKind = Literal[ANSWER_KINDS]  # type: ignore[valid-type]
+ConsensusMethod = Literal[CONSENSUS_METHODS]  # type: ignore[valid-type]
 
 
 def _integral(value: Any) -> Any:
@@ -141,10 +143,25 @@ Instructions = Annotated[
     Field(max_length=INSTRUCTIONS_MAX, json_schema_extra={"pattern": TEXT_PATTERN}),
     AfterValidator(_text),
 ]
+NOTE_MAX = 2000
+Note = Annotated[
+    str,
+    Field(max_length=NOTE_MAX, json_schema_extra={"pattern": TEXT_PATTERN}),
+    AfterValidator(_text),
+]
 TextField = Annotated[
     str,
     Field(min_length=1, max_length=NAME_MAX, json_schema_extra={"pattern": LINE_PATTERN}),
     AfterValidator(_line),
+]
+AdjudicationThreshold = Annotated[
+    float,
+    Field(
+        ge=0,
+        le=1,
+        description="Items whose consensus confidence is below this (or that tie) "
+        "go to adjudication",
+    ),
 ]
 DurationMs = Annotated[int, Field(ge=0, le=INT32_MAX), Integral]
 Labels = Annotated[
@@ -179,6 +196,10 @@ class NewProject(Input):
     text_field: TextField = "text"
     retrain_every: RetrainEvery = 20
     labels_ordered: bool = Field(default=False, description="The labels are an ordered scale")
+    consensus_method: ConsensusMethod = Field(
+        default="mv", description="How answers become one label: mv, wawa, dawid-skene"
+    )
+    adjudication_threshold: AdjudicationThreshold = 0.6
 
     @field_validator("labels")
     @classmethod
@@ -213,6 +234,8 @@ class ProjectPatch(Input):
     lease_seconds: LeaseSeconds | None = None
     retrain_every: RetrainEvery | None = None
     labels_ordered: bool | None = None
+    consensus_method: ConsensusMethod | None = None
+    adjudication_threshold: AdjudicationThreshold | None = None
 
     def changes(self) -> dict[str, Any]:
         """The fields that were sent (``null`` means unchanged)."""

@@ -9,6 +9,7 @@ from sqlalchemy import case, func, select, update
 
 from labeler.extensions import db
 from labeler.models import (
+    Adjudication,
     Annotation,
     AnnotationKind,
     GoldLabel,
@@ -269,7 +270,7 @@ def _change_labels(project: Project, wanted: list[LabelChange]) -> None:
         project.labels.append(Label(name=a.name, hotkey=keys[start + k], position=start + k))
     if renames:
         _rename_in_lf_specs(project, renames)
-        for model in (Annotation, GoldLabel):
+        for model in (Annotation, GoldLabel, Adjudication):
             db.session.execute(
                 update(model)
                 .where(model.project_id == project.id, model.label.in_(list(renames)))
@@ -350,6 +351,8 @@ def project_dict(project: Project) -> dict[str, Any]:
         "retrain_every": project.retrain_every,
         "text_field": project.text_field,
         "labels_ordered": project.labels_ordered,
+        "consensus_method": project.consensus_method,
+        "adjudication_threshold": project.adjudication_threshold,
         "instructions": project.instructions,
         "labels": [{"name": lb.name, "hotkey": lb.hotkey} for lb in project.labels],
         "created_at": project.created_at.isoformat() if project.created_at else None,

@@ -20,6 +20,7 @@ def register_blueprints(app: Flask) -> None:
         items,
         security,
         ui,
+        ui_adjudicate,
         ui_weak,
     )
 
@@ -29,6 +30,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(ui.bp)
     app.register_blueprint(ui_weak.bp)
+    app.register_blueprint(ui_adjudicate.bp)
     app.register_blueprint(items.bp)
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(account.bp)

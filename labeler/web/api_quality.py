@@ -1,4 +1,5 @@
-"""REST API v1 for label quality: the agreement report of a project or a slice.
+"""REST API v1 for label quality: the agreement report of a project or a slice, and
+the adjudication queue with its decisions.
 
 Its own blueprint so the quality routes grow without ``api.py`` growing; declared
 like every API view (:func:`labeler.web.openapi.declare`), with the query model
@@ -9,14 +10,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, g, jsonify
 
 from labeler.extensions import csrf
 from labeler.models import Project, Role
 from labeler.services import quality
-from labeler.web.api import authenticated
+from labeler.services.quality import adjudication
+from labeler.web.api import _item_ref, authenticated
 from labeler.web.openapi import declare
-from labeler.web.schemas_quality import Agreement
+from labeler.web.schemas_quality import (
+    AdjudicationQuery,
+    AdjudicationQueue,
+    Agreement,
+    Decision,
+    NewDecision,
+)
 
 bp = Blueprint("api_quality", __name__)
 # As in api.py: token clients carry no cookie to forge; ``authenticated`` checks session clients.
@@ -34,3 +42,31 @@ csrf.exempt(bp)
 )
 def agreement(project: Project, query: quality.AgreementQuery) -> Any:
     return jsonify(quality.report_for(project, query))
+
+
+@bp.get("/projects/<pid>/adjudication")
+@authenticated
+@declare(
+    "The adjudication queue, most disputed first: items that tie or whose consensus "
+    "confidence is under the project's threshold, and flagged items, with every answer "
+    "(rater names for engineers and admins only); sme, engineer, admin",
+    query=AdjudicationQuery,
+    responses={200: AdjudicationQueue},
+    roles=(Role.ENGINEER, Role.SME),
+)
+def adjudication_queue(project: Project, query: AdjudicationQuery) -> Any:
+    return jsonify(adjudication.queue(project, g.user, query))
+
+
+@bp.post("/projects/<pid>/items/<item:iid>/adjudication")
+@authenticated
+@declare(
+    "Decide an item's final label (it wins over every other source in the export); "
+    "history is kept, the newest decision counts; sme, engineer, admin",
+    body=NewDecision,
+    responses={201: Decision},
+    roles=(Role.ENGINEER, Role.SME),
+)
+def adjudicate(project: Project, iid: str, body: NewDecision) -> Any:
+    decided = adjudication.decide(project, _item_ref(iid), body.label, g.user, body.note)
+    return jsonify(decided), 201

@@ -154,6 +154,8 @@ class Project(Output):
     retrain_every: int
     text_field: str
     labels_ordered: bool = False
+    consensus_method: str = "mv"
+    adjudication_threshold: float = 0.6
     instructions: str
     labels: list[Label]
     created_at: datetime | None

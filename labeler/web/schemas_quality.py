@@ -1,4 +1,4 @@
-"""The declared output of the agreement report (README, "Agreement").
+"""The declared outputs of the agreement report (README, "Agreement") and of adjudication.
 
 Open like every output model (new fields are not a breaking change); the
 OpenAPI document takes its components from here.
@@ -6,13 +6,14 @@ OpenAPI document takes its components from here.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
+from labeler.services.quality.inputs import AdjudicationQuery, NewDecision
 from labeler.web.schemas import Output
 
-__all__ = ["Agreement"]
+__all__ = ["AdjudicationQuery", "AdjudicationQueue", "Agreement", "Decision", "NewDecision"]
 
 
 class ProjectRef(Output):
@@ -119,3 +120,64 @@ class Agreement(Output):
     items: list[DisputedItem] = Field(description="The most disputed items, by entropy")
     human_level: HumanLevel
     model: ModelScore | None
+
+
+# ---------------------------------------------------------------- adjudication
+Reason = Literal["tie", "low_confidence", "flagged", "manual"]
+
+
+class AdjudicationAnswer(Output):
+    rater: str = Field(description='A name for engineers and admins; "rater 1..k" for smes')
+    kind: str
+    label: str | None
+    created_at: str
+
+
+class Vote(Output):
+    label: str
+    confidence: float
+
+
+class ConsensusVote(Output):
+    label: str | None = Field(description="None: a tie (or no label answers)")
+    confidence: float | None
+
+
+class Flag(Output):
+    reason: str | None
+    score: float | None
+
+
+class Decision(Output):
+    id: str = Field(description="The item's id")
+    label: str
+    reason: Reason = Field(description="Why the item was in the queue; manual when it was not")
+    note: str
+    decided_by: str | None
+    decided_at: str
+
+
+class AdjudicationEntry(Output):
+    id: str
+    data: dict[str, Any] = Field(description="The item's shown data")
+    reason: Reason
+    reasons: list[Reason]
+    entropy: float = Field(description="Of the item's label answers, in bits")
+    n_answers: int = Field(description="Label answers")
+    consensus: ConsensusVote
+    flag: Flag | None
+    answers: list[AdjudicationAnswer]
+    label_model: Vote | None
+    propagation: Vote | None
+    previous_decision: Decision | None = Field(
+        description="A decision made before newer answers disputed the item again"
+    )
+
+
+class AdjudicationQueue(Output):
+    method: str = Field(description="The project's consensus method")
+    threshold: float
+    total: int = Field(description="Items in the queue")
+    limit: int
+    offset: int
+    items: list[AdjudicationEntry] = Field(description="Most disputed first")

@@ -18,7 +18,8 @@ from labeler.services import exporting, importing, jobs, quality, training, vect
 from labeler.services import projects as project_service
 from labeler.services import users as user_service
 from labeler.services.errors import BadInput, ServiceError
-from labeler.services.inputs import NewMember, ProjectPatch, check
+from labeler.services.inputs import CONSENSUS_METHODS, NewMember, ProjectPatch, check
+from labeler.services.quality import adjudication
 from labeler.web.charts import learning_curve_svg
 from labeler.web.markdown import render_markdown
 from labeler.web.quality_charts import kappa_heatmap_svg
@@ -33,6 +34,14 @@ def _parse_int(form: Any, field: str) -> int:
     if not re.fullmatch(r"-?[0-9]{1,12}", raw):
         raise BadInput(f"{field} must be a whole number", {"field": field})
     return int(raw)
+
+
+def _parse_float(form: Any, field: str) -> float:
+    """A decimal number typed into a form ("0.6", ".6", "1"); its bounds are the model's."""
+    raw = (form.get(field) or "").strip()
+    if not re.fullmatch(r"-?(?:[0-9]{1,6}(?:\.[0-9]{0,9})?|\.[0-9]{1,9})", raw):
+        raise BadInput(f"{field} must be a number", {"field": field})
+    return float(raw)
 
 
 def _engineer_project(pid: str) -> Project:
@@ -85,6 +94,8 @@ def project_page(pid: str) -> Any:
         vectors_ready=vectors.count_ready(project.id, model) if model else None,
         vectors_model=model,
         strategies=project_service.STRATEGIES,
+        consensus_methods=CONSENSUS_METHODS,
+        adjudication_queue=adjudication.queue_size(project),
         import_formats=importing.FORMATS,
         export_formats=list(exporting.FORMATS),
         job=job.as_dict() if job is not None else None,
@@ -139,6 +150,10 @@ def save_settings(pid: str) -> Any:
                 "instructions": request.form.get("instructions", "").replace("\r\n", "\n"),
                 "retrain_every": _parse_int(request.form, "retrain_every")
                 if request.form.get("retrain_every")
+                else None,
+                "consensus_method": request.form.get("consensus_method") or None,
+                "adjudication_threshold": _parse_float(request.form, "adjudication_threshold")
+                if request.form.get("adjudication_threshold")
                 else None,
             },
         )

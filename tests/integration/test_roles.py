@@ -138,6 +138,13 @@ PROBES: dict[str, list[Probe]] = {
         Probe("POST", "/api/v1/projects/{pid}/weak/fit", (202,), json={"method": "majority"}),
         Probe("POST", "/api/v1/projects/{pid}/propagate", (202,), json={}),
     ],
+    "adjudicate": [
+        Probe("GET", "/projects/{pid}/adjudicate", (200,)),
+        Probe("GET", "/api/v1/projects/{pid}/adjudication", (200,)),
+        Probe(
+            "POST", "/api/v1/projects/{pid}/items/i0/adjudication", (201,), json={"label": "pos"}
+        ),
+    ],
 }
 
 

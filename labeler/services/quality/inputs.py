@@ -1,8 +1,10 @@
-"""What an agreement request may ask for, declared once for the API and the CLI.
+"""What an agreement or adjudication request may ask for, declared once for the API and the CLI.
 
 The route validates its query string with :class:`AgreementQuery`; the
 ``agreement`` command builds the same model from its options, so both refuse
-the same values with the same message naming the field.
+the same values with the same message naming the field. The adjudication queue's
+page (:class:`AdjudicationQuery`) and a decision (:class:`NewDecision`) are
+declared here too, so the service checks what the API checks.
 """
 
 from __future__ import annotations
@@ -12,9 +14,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, ValidationInfo, field_validator
 
-from labeler.services.inputs import USER_NAME_MAX, Input, LabelName
+from labeler.services.inputs import USER_NAME_MAX, Input, LabelName, Note
 
-__all__ = ["AgreementQuery", "MAX_BOOT", "MAX_RATERS", "MAX_TOP"]
+__all__ = [
+    "AdjudicationQuery",
+    "AgreementQuery",
+    "MAX_BOOT",
+    "MAX_QUEUE_PAGE",
+    "MAX_RATERS",
+    "MAX_TOP",
+    "NewDecision",
+]
 
 MAX_RATERS = 100
 # Two of the longest names and a comma. Longer lists of shorter names fit too; the bound
@@ -23,6 +33,8 @@ MAX_RATERS = 100
 MAX_RATERS_CHARS = 2 * USER_NAME_MAX + 1
 MAX_TOP = 1000
 MAX_BOOT = 2000
+MAX_QUEUE_PAGE = 100
+MAX_QUEUE_OFFSET = 1_000_000
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -104,3 +116,23 @@ class AgreementQuery(Input):
             "n_boot": self.bootstrap,
             "seed": self.seed,
         }
+
+
+class AdjudicationQuery(Input):
+    """The query string of ``GET /api/v1/projects/<pid>/adjudication``: one page of the queue."""
+
+    model_config = ConfigDict(strict=False, extra="ignore", regex_engine="python-re")
+
+    limit: Annotated[int, Field(ge=1, le=MAX_QUEUE_PAGE)] = Field(
+        default=20, description="Entries per page"
+    )
+    offset: Annotated[int, Field(ge=0, le=MAX_QUEUE_OFFSET)] = Field(
+        default=0, description="Entries to pass over (most disputed first)"
+    )
+
+
+class NewDecision(Input):
+    """An adjudicator's final label for an item, with an optional note (why)."""
+
+    label: LabelName = Field(description="A label of the project's set")
+    note: Note = ""

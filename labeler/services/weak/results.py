@@ -1,17 +1,20 @@
-"""The stored weak labels of items, for export: the newest label model and propagation.
+"""The stored non-human labels of items, for export: adjudications, the newest label
+model and propagation.
 
 The export takes an item's final label in this order: adjudicated > human
-consensus > label model > propagation; this module answers the last two for a
-chunk of items. Runs are picked once per export (:func:`current_runs`), so a
+consensus > label model > propagation; this module answers the first and the
+last two for a chunk of items. Runs are picked once per export (:func:`current_runs`), so a
 fit finishing mid-export does not mix two runs in one file.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
 
 from labeler.extensions import db
-from labeler.models import Project, WeakResult, WeakRun
+from labeler.models import Adjudication, Project, WeakResult, WeakRun
 
 SOURCES = ("label_model", "propagation")
 
@@ -52,9 +55,23 @@ def labels_for(
     return out
 
 
-def adjudicated_for(project: Project, item_ids: list[int]) -> dict[int, tuple[str, float]]:
-    """Adjudicated labels (an sme's decision on a disagreement): the hook for that issue.
+def current_decisions(project_id: int, item_ids: Sequence[int] | None = None) -> list[Adjudication]:
+    """The current (newest) adjudication of each decided item of the project, or of ``item_ids``."""
+    newest = select(func.max(Adjudication.id)).where(Adjudication.project_id == project_id)
+    if item_ids is not None:
+        if not item_ids:
+            return []
+        newest = newest.where(Adjudication.item_id.in_(list(item_ids)))
+    newest = newest.group_by(Adjudication.item_id)
+    return list(db.session.scalars(select(Adjudication).where(Adjudication.id.in_(newest))))
 
-    Adjudication does not exist yet, so nothing is adjudicated.
-    """
-    return {}
+
+def adjudicated_for(project: Project, item_ids: list[int]) -> dict[int, tuple[str, float]]:
+    """item id -> (label, 1.0): the current adjudicated label (an expert's decision wins
+    over every other source) of those of ``item_ids`` that have one."""
+    names = set(project.label_names)
+    return {
+        d.item_id: (d.label, 1.0)
+        for d in current_decisions(project.id, item_ids)
+        if d.label in names  # renames follow the label; a vanished label decides nothing
+    }

@@ -16,7 +16,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from labeler.cli_quality import agreement_cmd
+from labeler.cli_quality import agreement_cmd, mislabels_cmd
 from labeler.cli_users import user_group
 from labeler.cli_weak import lf_group, propagate_cmd, weak_group
 from labeler.config import ConfigError
@@ -203,6 +203,7 @@ def export_cmd(project_ref: str, fmt: str, out: Path) -> None:
 
 
 main.add_command(agreement_cmd, "agreement")
+main.add_command(mislabels_cmd, "mislabels")
 
 
 # ---------------------------------------------------------------- active learning

@@ -92,3 +92,58 @@ def _summary(r: dict[str, Any]) -> str:
 
 def _ci(ci: list[float] | None) -> str:
     return f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""
+
+
+@click.command("mislabels")
+@click.argument("project_ref", metavar="PROJECT")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option(
+    "--flag/--no-flag",
+    default=True,
+    help="Put the suspects in the adjudication queue (default) or only list them.",
+)
+@click.option(
+    "--filter",
+    "filter_by",
+    type=click.Choice(
+        [
+            "predicted_neq_given",
+            "prune_by_noise_rate",
+            "prune_by_class",
+            "both",
+            "confident_learning",
+            "low_self_confidence",
+            "low_normalized_margin",
+        ]
+    ),
+    default=None,
+    help="cleanlab's find_label_issues filter (default: predicted_neq_given).",
+)
+@click.option("--top", type=click.IntRange(0, 100_000), default=20, help="Suspects to list.")
+@click.option("--enqueue", is_flag=True, help="Hand the work to the workers instead.")
+@with_appcontext
+def mislabels_cmd(
+    project_ref: str, as_json: bool, flag: bool, filter_by: str | None, top: int, enqueue: bool
+) -> None:
+    """Likely mislabeled items of PROJECT (held-out model probabilities + cleanlab)."""
+    from labeler.services import projects
+    from labeler.services.quality import mislabels
+
+    project = projects.find_project(project_ref)
+    if enqueue:
+        job = mislabels.request_job(project)
+        click.echo(json.dumps({"job": job.id}) if as_json else f"queued job {job.id}")
+        return
+    result = mislabels.find(project, filter_by=filter_by, flag=flag, top=top)
+    if as_json:
+        click.echo(json.dumps(result, indent=1))
+        return
+    if result["reason"]:
+        click.echo(f"nothing checked: {result['reason']}")
+        return
+    click.echo(
+        f"{result['n_flagged']} of {result['n_checked']} labels look wrong "
+        f"({result['filter_by']}, {result['features']})" + (" and are flagged" if flag else "")
+    )
+    for row in result["items"]:
+        click.echo(f"  {row['id']}: {row['label']} -> {row['suggested']} ({row['quality']:.2f})")

@@ -11,12 +11,14 @@ from celery import shared_task
 from labeler.services import jobs, training
 from labeler.services.enqueue import (
     EMBED_ITEMS,
+    FIND_MISLABELS,
     IMPORT_UPLOAD,
     PROPAGATE,
     RETRAIN_AND_RANK,
     WEAK_APPLY,
     WEAK_FIT,
 )
+from labeler.services.quality import mislabels
 from labeler.services.weak import jobs as weak_jobs
 
 
@@ -54,3 +56,9 @@ def weak_fit(job_id: int) -> None:
 def propagate(job_id: int) -> None:
     """Propagate labels over the item graph to the items without one."""
     weak_jobs.run_job(job_id)
+
+
+@shared_task(name=FIND_MISLABELS, acks_late=True)
+def find_mislabels(job_id: int) -> None:
+    """Find the project's likely mislabels (cross-validated model + cleanlab) and flag them."""
+    mislabels.run_job(job_id)

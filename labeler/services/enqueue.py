@@ -16,6 +16,7 @@ EMBED_ITEMS = "labeler.embed_items"
 WEAK_APPLY = "labeler.weak_apply"
 WEAK_FIT = "labeler.weak_fit"
 PROPAGATE = "labeler.propagate"
+FIND_MISLABELS = "labeler.find_mislabels"
 
 
 def enqueue(name: str, *ids: int) -> None:

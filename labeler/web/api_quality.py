@@ -15,7 +15,8 @@ from flask import Blueprint, g, jsonify
 from labeler.extensions import csrf
 from labeler.models import Project, Role
 from labeler.services import quality
-from labeler.services.quality import adjudication
+from labeler.services.quality import adjudication, mislabels
+from labeler.web import schemas as s
 from labeler.web.api import _item_ref, authenticated
 from labeler.web.openapi import declare
 from labeler.web.schemas_quality import (
@@ -70,3 +71,16 @@ def adjudication_queue(project: Project, query: AdjudicationQuery) -> Any:
 def adjudicate(project: Project, iid: str, body: NewDecision) -> Any:
     decided = adjudication.decide(project, _item_ref(iid), body.label, g.user, body.note)
     return jsonify(decided), 201
+
+
+@bp.post("/projects/<pid>/mislabels")
+@authenticated
+@declare(
+    "Queue: find the likely mislabeled items (the project's model, cross-validated, and "
+    "cleanlab's find_label_issues) and flag them into the adjudication queue (202, a Job)",
+    responses={202: s.Job},
+    roles=(Role.ENGINEER, Role.SME),
+)
+def find_mislabels(project: Project) -> Any:
+    job = mislabels.request_job(project, g.user)
+    return jsonify(job.as_dict()), 202

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from labeler.models import Role
 from labeler.services import projects as project_service
+from labeler.services.quality import mislabels
 
 bp = Blueprint("ui_adjudicate", __name__)
 
@@ -41,3 +42,17 @@ def adjudicate(pid: str) -> Any:
         page=page,
         can_manage=current_user.can(Role.ENGINEER),
     )
+
+
+@bp.post("/projects/<pid>/mislabels")
+@login_required
+def find_mislabels(pid: str) -> Any:
+    """Queue the likely-mislabel search; its flags join this page's queue when it is done."""
+    project = project_service.project_for(current_user, pid)
+    project_service.require_role(current_user, Role.ENGINEER, Role.SME)
+    job = mislabels.request_job(project, current_user)
+    flash(
+        f"Looking for likely mislabels (job {job.id}); what it finds joins this queue.",
+        "success",
+    )
+    return redirect(url_for("ui_adjudicate.adjudicate", pid=project.id))

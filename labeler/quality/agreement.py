@@ -165,6 +165,30 @@ def percent_agreement(counts: np.ndarray) -> tuple[float | None, int]:
     return float(share.mean()), int(pairable.sum())
 
 
+def percent_agreement_by_group(
+    counts: np.ndarray, group: np.ndarray, n_groups: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`percent_agreement` of each group of items (e.g. by the week of their last
+    answer): ``(share, n_items)`` per group, NaN where a group has no pairable item.
+
+    Examples
+    --------
+    >>> share, n = percent_agreement_by_group(np.array([[3, 0], [2, 1], [1, 1]]), np.array([0, 1, 1]), 3)
+    >>> share.round(3).tolist(), n.tolist()
+    ([1.0, 0.167, nan], [1, 2, 0])
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    group = np.asarray(group, dtype=np.int64)
+    m = counts.sum(axis=1)
+    pairable = m >= 2
+    c, mm, g = counts[pairable], m[pairable], group[pairable]
+    share = (c * (c - 1)).sum(axis=1) / (mm * (mm - 1))
+    n = np.bincount(g, minlength=n_groups)
+    total = np.bincount(g, weights=share, minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, total / np.maximum(n, 1), np.nan), n
+
+
 def item_entropy(counts: np.ndarray) -> np.ndarray:
     """Each item's disagreement: the entropy (bits) of its answers' label distribution.
 

@@ -45,10 +45,13 @@ def _ticks(lo: float, hi: float) -> list[float]:
     return out
 
 
-def learning_curve_svg(points: Sequence[tuple[int, float | None, float | None]]) -> Markup:
+def learning_curve_svg(
+    points: Sequence[tuple[int, float | None, float | None]], hlp: float | None = None
+) -> Markup:
     """Accuracy and macro-F1 (cross-validated on the labeled set) against labels.
 
-    A line per metric, a point per round; axes start where the data does.
+    A line per metric, a point per round; axes start where the data does. ``hlp``, the
+    human-level accuracy, is a dashed line across: the model's bar, round by round.
 
     >>> "polyline" in learning_curve_svg([(10, 0.5, 0.4), (20, 0.7, 0.6)])
     True
@@ -62,7 +65,7 @@ def learning_curve_svg(points: Sequence[tuple[int, float | None, float | None]])
     x0, x1 = min(xs), max(xs)
     span = max(x1 - x0, 1)
     values = [v for _, *vs in pts for v in vs if v is not None]
-    y0, y1 = y_range(values)
+    y0, y1 = y_range(values + ([hlp] if hlp is not None else []))
     plot_w, plot_h = W - PAD_L - PAD_R, H - PAD_T - PAD_B
 
     def sx(n: float) -> float:
@@ -121,5 +124,17 @@ def learning_curve_svg(points: Sequence[tuple[int, float | None, float | None]])
             f'<text x="{legend_x + 24}" y="18" class="legend">{escape(name)}</text></g>'
         )
         legend_x += 110
+    if hlp is not None:
+        colour = "#2f7d32"
+        parts.append(
+            f'<line x1="{PAD_L}" x2="{W - PAD_R}" y1="{sy(hlp):.1f}" y2="{sy(hlp):.1f}" '
+            f'class="series series-hlp" stroke="{colour}" stroke-width="2" stroke-dasharray="6 4" '
+            f'fill="none"><title>human-level accuracy {hlp:.3f}</title></line>'
+        )
+        legend.append(
+            f'<g class="legend-entry"><line x1="{legend_x}" x2="{legend_x + 18}" y1="14" y2="14" '
+            f'stroke="{colour}" stroke-width="3" stroke-dasharray="6 4"/>'
+            f'<text x="{legend_x + 24}" y="18" class="legend">human-level accuracy</text></g>'
+        )
     parts.append('<g class="chart-legend">' + "".join(legend) + "</g></svg>")
     return Markup("".join(parts))

@@ -1,4 +1,5 @@
-"""Server-rendered SVG for the quality section: the rater x rater kappa heatmap.
+"""Server-rendered SVG for the quality section: the rater x rater kappa heatmap and
+agreement over time.
 
 No JavaScript and no CDN, like ``charts.py``: the SVG scales with its box
 (``viewBox``, width 100 %), so 50 raters still fit a 390 px screen; each cell
@@ -11,6 +12,8 @@ import math
 from collections.abc import Mapping, Sequence
 
 from markupsafe import Markup, escape
+
+from labeler.web.charts import PAD_B, PAD_L, PAD_R, PAD_T, H, W, _ticks, y_range
 
 CELL = 14
 LABEL_W = 90
@@ -71,4 +74,63 @@ def kappa_heatmap_svg(
                 "</title></rect>"
             )
     parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def agreement_trend_svg(points: Sequence[Mapping[str, object]], period: str | None) -> Markup:
+    """Percent agreement per period (``trend.agreement_over_time``'s points) as a line.
+
+    >>> pts = [{"start": "2026-11-02T00:00:00+00:00", "n_items": 4, "percent_agreement": 0.8},
+    ...        {"start": "2026-11-09T00:00:00+00:00", "n_items": 6, "percent_agreement": 0.6}]
+    >>> "polyline" in agreement_trend_svg(pts, "week"), agreement_trend_svg(pts[:1], "week")
+    (True, Markup(''))
+    """
+    pts = [p for p in points if isinstance(p.get("percent_agreement"), float)]
+    if len(pts) < 2:
+        return Markup("")
+    values = [float(p["percent_agreement"]) for p in pts]  # type: ignore[arg-type]
+    y0, y1 = y_range(values)
+    plot_w, plot_h = W - PAD_L - PAD_R, H - PAD_T - PAD_B
+
+    def sx(k: int) -> float:
+        return PAD_L + k / (len(pts) - 1) * plot_w
+
+    def sy(v: float) -> float:
+        return PAD_T + (y1 - v) / (y1 - y0) * plot_h
+
+    colour = "#1f5fbf"
+    parts = [
+        f'<svg viewBox="0 0 {W} {H}" role="img" class="chart agreement-trend" '
+        f'aria-label="Percent agreement of the items finished each {escape(period or "period")}">',
+        f'<rect x="{PAD_L}" y="{PAD_T}" width="{plot_w}" height="{plot_h}" fill="none" '
+        'stroke="#aab0b8"/>',
+    ]
+    for v in _ticks(y0, y1):
+        parts.append(
+            f'<line x1="{PAD_L}" x2="{W - PAD_R}" y1="{sy(v):.1f}" y2="{sy(v):.1f}" '
+            'stroke="#e1e4e8" fill="none"/>'
+            f'<text x="{PAD_L - 6}" y="{sy(v) + 4:.1f}" text-anchor="end" class="tick">{v:.2f}</text>'
+        )
+    for k in sorted({0, len(pts) - 1, (len(pts) - 1) // 2}):
+        parts.append(
+            f'<text x="{sx(k):.1f}" y="{H - PAD_B + 16}" text-anchor="middle" class="tick">'
+            f"{escape(str(pts[k]['start'])[:10])}</text>"
+        )
+    parts.append(
+        f'<text x="{PAD_L + plot_w / 2:.0f}" y="{H - 6}" text-anchor="middle" class="axis-title">'
+        f"{escape(period or '')} of the items' last answer</text>"
+    )
+    coords = " ".join(f"{sx(k):.1f},{sy(v):.1f}" for k, v in enumerate(values))
+    parts.append(f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="2"/>')
+    for k, (p, v) in enumerate(zip(pts, values, strict=True)):
+        parts.append(
+            f'<circle cx="{sx(k):.1f}" cy="{sy(v):.1f}" r="3.5" fill="{colour}" stroke="none">'
+            f"<title>{escape(str(p['start'])[:10])}: {v:.3f} on {escape(str(p['n_items']))} items"
+            "</title></circle>"
+        )
+    parts.append(
+        f'<g class="chart-legend"><line x1="{PAD_L}" x2="{PAD_L + 18}" y1="14" y2="14" '
+        f'stroke="{colour}" stroke-width="3"/><text x="{PAD_L + 24}" y="18" class="legend">'
+        "percent agreement</text></g></svg>"
+    )
     return Markup("".join(parts))

@@ -20,9 +20,10 @@ from labeler.services import users as user_service
 from labeler.services.errors import BadInput, ServiceError
 from labeler.services.inputs import CONSENSUS_METHODS, NewMember, ProjectPatch, check
 from labeler.services.quality import adjudication
+from labeler.services.quality.trend import agreement_over_time
 from labeler.web.charts import learning_curve_svg
 from labeler.web.markdown import render_markdown
-from labeler.web.quality_charts import kappa_heatmap_svg
+from labeler.web.quality_charts import agreement_trend_svg, kappa_heatmap_svg
 from labeler.web.ui_weak import weak_summary
 
 bp = Blueprint("ui", __name__)
@@ -85,6 +86,10 @@ def project_page(pid: str) -> Any:
     rounds = training.recent_rounds(project, 50)
     model = vectors.model_for(project)
     agreement = quality.page_report(project)
+    trend = None
+    if agreement:  # the same bound as the report: the page reads every current label
+        over_time = agreement_over_time(project)
+        trend = {"points": over_time["points"], "period": over_time["period"]}
     return render_template(
         "project.html",
         project=project,
@@ -109,9 +114,11 @@ def project_page(pid: str) -> Any:
                 (r.n_labels or 0, r.cv_accuracy, r.cv_macro_f1)
                 for r in reversed(rounds)
                 if r.status == "done"
-            ]
+            ],
+            hlp=agreement["human_level"]["accuracy"] if agreement else None,
         ),
         agreement=agreement,
+        agreement_trend=agreement_trend_svg(**trend) if trend else "",
         page_max_answers=quality.PAGE_MAX_ANSWERS,
         kappa_heatmap=kappa_heatmap_svg(
             list(agreement["per_rater"]),

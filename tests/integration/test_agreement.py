@@ -273,3 +273,49 @@ def test_cli_writes_every_items_disagreement(
     assert set(by_id) == {"i0", "i1", "i2", "i3", "i4"}  # i5 has no label, only "unsure"
     assert by_id["i3"] == ["2", "1.0", "1", "1"]
     assert by_id["i0"] == ["3", "0.0", "3", "0"]
+
+
+def test_agreement_over_time_groups_items_by_their_last_answer(
+    client: Any, setup: dict[str, Any]
+) -> None:
+    from labeler.services.quality.trend import agreement_over_time
+    from tests.integration.test_pages import login
+
+    project = setup["project"]
+    # i0 and i2 (full agreement) finished in the first week of November, i1 and i3
+    # (a split) two weeks later; i4 has one label and joins no figure.
+    for ref, day in (("i0", 2), ("i2", 3), ("i1", 16), ("i3", 17), ("i4", 17)):
+        item = assignment.find_item(project, ref)
+        db.session.execute(
+            update(Annotation)
+            .where(Annotation.item_id == item.id)
+            .values(created_at=datetime(2026, 11, day, 12, tzinfo=UTC))
+        )
+    db.session.commit()
+    got = agreement_over_time(project)
+    assert got["period"] == "week"  # 15 days span more than 12 points of a day
+    points = [
+        (p["start"][:10], p["n_items"], round(p["percent_agreement"], 4)) for p in got["points"]
+    ]
+    # Weeks from Monday 2 November; the empty week of the 9th is left out.
+    assert points == [("2026-11-02", 2, 1.0), ("2026-11-16", 2, 0.1667)]
+    login(client, "eve")
+    html = client.get(f"/projects/{project.id}").get_data(as_text=True)
+    assert 'class="chart agreement-trend"' in html and "2026-11-16: 0.167 on 2 items" in html
+
+
+def test_the_learning_curve_draws_human_level_accuracy(client: Any, setup: dict[str, Any]) -> None:
+    from tests.integration.test_pages import login
+
+    project = setup["project"]
+    for n, acc in ((6, 0.6), (12, 0.7)):
+        db.session.add(
+            TrainingRound(
+                project_id=project.id, status="done", strategy="random", n_labels=n, cv_accuracy=acc
+            )
+        )
+    db.session.commit()
+    hlp = quality.page_report(project)["human_level"]["accuracy"]
+    login(client, "eve")
+    html = client.get(f"/projects/{project.id}").get_data(as_text=True)
+    assert "series-hlp" in html and f"human-level accuracy {hlp:.3f}" in html

@@ -5,7 +5,16 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint, false
+from sqlalchemy import (
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from labeler.extensions import db
@@ -37,6 +46,14 @@ class Project(db.Model):  # type: ignore[name-defined]
     retrain_every: Mapped[int] = mapped_column(default=20)
     # The label set is an ordered scale (e.g. 1-5 stars): agreement uses ordinal alpha.
     labels_ordered: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Share of a rater's ``next`` calls that serve a gold item they have not answered.
+    gold_rate: Mapped[float] = mapped_column(Float, default=0.0, server_default=text("0"))
+    # Active learning also trains on weak labels (label model, propagation) at least
+    # this confident, for items without a human label, weighted by their confidence.
+    train_on_weak: Mapped[bool] = mapped_column(default=False, server_default=false())
+    weak_min_confidence: Mapped[float] = mapped_column(
+        Float, default=0.9, server_default=text("0.9")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 

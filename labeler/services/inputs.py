@@ -147,6 +147,43 @@ TextField = Annotated[
     AfterValidator(_line),
 ]
 DurationMs = Annotated[int, Field(ge=0, le=INT32_MAX), Integral]
+GOLD_RATE_MAX = 0.5
+
+
+def _real(value: Any) -> Any:
+    """A number where a fraction is asked: ``0`` and ``1`` are fine; bools stay refused."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+Real = BeforeValidator(_real)
+GoldRate = Annotated[
+    float,
+    Field(
+        ge=0.0,
+        le=GOLD_RATE_MAX,
+        description="Share of a rater's `next` calls that serve a gold item they have not "
+        "answered yet (0 = none)",
+    ),
+    Real,
+]
+WeakMinConfidence = Annotated[
+    float,
+    Field(
+        ge=0.0,
+        le=1.0,
+        description="With train_on_weak: the least confidence of a weak label trained on",
+    ),
+    Real,
+]
+TrainOnWeak = Annotated[
+    bool,
+    Field(
+        description="Active learning also trains on label-model and propagation labels of "
+        "items without a human label, weighted by their confidence"
+    ),
+]
 Labels = Annotated[
     list[LabelName],
     Field(
@@ -179,6 +216,9 @@ class NewProject(Input):
     text_field: TextField = "text"
     retrain_every: RetrainEvery = 20
     labels_ordered: bool = Field(default=False, description="The labels are an ordered scale")
+    gold_rate: GoldRate = 0.0
+    train_on_weak: TrainOnWeak = False
+    weak_min_confidence: WeakMinConfidence = 0.9
 
     @field_validator("labels")
     @classmethod
@@ -213,6 +253,9 @@ class ProjectPatch(Input):
     lease_seconds: LeaseSeconds | None = None
     retrain_every: RetrainEvery | None = None
     labels_ordered: bool | None = None
+    gold_rate: GoldRate | None = None
+    train_on_weak: TrainOnWeak | None = None
+    weak_min_confidence: WeakMinConfidence | None = None
 
     def changes(self) -> dict[str, Any]:
         """The fields that were sent (``null`` means unchanged)."""
@@ -232,6 +275,12 @@ class NewAnnotation(Input):
         description="To change your answer: the id of your current annotation of the item. "
         "A different answer without it, when you have one, is a 409 naming the current one.",
     )
+
+
+class GoldMark(Input):
+    """The known answer of a gold item (engineer, admin): a label of the project's set."""
+
+    label: LabelName
 
 
 class MyAnswersQuery(Input):

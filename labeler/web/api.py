@@ -30,11 +30,11 @@ bp = Blueprint("api", __name__)
 
 
 class ItemIdConverter(PathConverter):
-    """An external item id in a path: slashes allowed, but ``<id>/annotations`` and
-    ``<id>/lease`` are routes of their own, so the item route does not also claim them
+    """An external item id in a path: slashes allowed, but ``<id>/annotations``,
+    ``<id>/lease`` and ``<id>/gold`` are routes of their own, so the item route does not also claim them
     (one resource, one ``Allow``)."""
 
-    regex = r"[^/](?:[^/]|/(?!(?:annotations|lease)$))*"
+    regex = r"[^/](?:[^/]|/(?!(?:annotations|lease|gold)$))*"
 
 
 @bp.record_once

@@ -35,6 +35,16 @@ def _parse_int(form: Any, field: str) -> int:
     return int(raw)
 
 
+def _parse_float(form: Any, field: str) -> float | None:
+    """A decimal number typed into a form, None when left empty; its bounds are the model's."""
+    raw = (form.get(field) or "").strip()
+    if not raw:
+        return None
+    if not re.fullmatch(r"-?[0-9]{0,6}(?:\.[0-9]{1,6})?", raw) or raw in ("-", "."):
+        raise BadInput(f"{field} must be a number such as 0.1", {"field": field})
+    return float(raw)
+
+
 def _engineer_project(pid: str) -> Project:
     """The project for engineers/admins: 404 for non-members, then 403 for other roles."""
     project = project_service.project_for(current_user, pid)
@@ -140,6 +150,11 @@ def save_settings(pid: str) -> Any:
                 "retrain_every": _parse_int(request.form, "retrain_every")
                 if request.form.get("retrain_every")
                 else None,
+                "gold_rate": _parse_float(request.form, "gold_rate"),
+                "train_on_weak": request.form.get("train_on_weak") == "on"
+                if "weak_min_confidence" in request.form
+                else None,
+                "weak_min_confidence": _parse_float(request.form, "weak_min_confidence"),
             },
         )
         project_service.update_project(project, patch)

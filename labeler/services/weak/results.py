@@ -52,6 +52,31 @@ def labels_for(
     return out
 
 
+def confident_labels(project: Project, min_confidence: float) -> dict[int, tuple[int, float]]:
+    """Item id -> (label position, confidence) of the newest runs' labels at least that
+    confident, for active learning (``project.train_on_weak``).
+
+    The label model wins over propagation where both label an item (the export's
+    order). One query per run, on the run's rows; nothing else of the item is read.
+    """
+    out: dict[int, tuple[int, float]] = {}
+    n_labels = len(project.label_names)
+    runs = current_runs(project.id)
+    for kind in reversed(SOURCES):  # propagation first, so the label model overwrites it
+        if kind not in runs:
+            continue
+        for item_id, label, confidence in db.session.execute(
+            select(WeakResult.item_id, WeakResult.label, WeakResult.confidence).where(
+                WeakResult.run_id == runs[kind],
+                WeakResult.label >= 0,
+                WeakResult.confidence >= min_confidence,
+            )
+        ):
+            if label < n_labels:
+                out[int(item_id)] = (int(label), float(confidence))
+    return out
+
+
 def adjudicated_for(project: Project, item_ids: list[int]) -> dict[int, tuple[str, float]]:
     """Adjudicated labels (an sme's decision on a disagreement): the hook for that issue.
 

@@ -35,6 +35,16 @@ def seeded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(assignment, "gold_coin", random.Random(7))
 
 
+class Coin:
+    """A coin that always lands as told (``value`` below the rate: gold)."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def random(self) -> float:
+        return self.value
+
+
 def _work(project: Any, rater: Any, n: int) -> list[str]:
     """``n`` next + answer rounds; the external ids served, in order."""
     served = []
@@ -71,39 +81,30 @@ def test_raters_get_gold_at_the_rate_once_each(app: Any, make_user: Any, seeded:
     assert assignment.counters_consistent(project) == []
 
 
-def test_gold_runs_out_and_never_fills_an_empty_queue(app: Any, make_user: Any) -> None:
+def test_gold_runs_out_and_never_fills_an_empty_queue(
+    app: Any, make_user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ana, _ = make_user("ana")
     project = _gold_project(6, 3, overlap=1, gold_rate=0.5)
     projects.add_member(project, ana)
-    project.gold_rate = 0.5
-    db.session.commit()
     # Every coin says gold: the three gold items first, then normal ones, then nothing.
-    served = []
-    for _ in range(12):
-        assignment.gold_coin = random.Random(0)  # type: ignore[assignment]
-        assignment.gold_coin.random = lambda: 0.0  # type: ignore[method-assign]
-        got = assignment.next_item(project, ana)
-        if got is None:
-            break
-        served.append(got.item.external_id)
-        assignment.answer(project, ana, got.item.external_id, "neg")
-    assignment.gold_coin = random.Random()  # type: ignore[assignment]
+    monkeypatch.setattr(assignment, "gold_coin", Coin(0.0))
+    served = _work(project, ana, 12)
     # Gold only while a normal item is left: the last item served is a normal one.
     assert sorted(served) == sorted([f"g{k}" for k in range(3)] + [f"i{k}" for k in range(6)])
     assert served[-1].startswith("i")
     assert assignment.next_item(project, ana) is None
 
 
-def test_a_held_gold_item_comes_back_and_counts_no_slot(app: Any, make_user: Any) -> None:
+def test_a_held_gold_item_comes_back_and_counts_no_slot(
+    app: Any, make_user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ana, _ = make_user("ana")
     project = _gold_project(4, 1, overlap=1, gold_rate=0.5)
     projects.add_member(project, ana)
-    assignment.gold_coin.random = lambda: 0.0  # type: ignore[method-assign]
-    try:
-        first = assignment.next_item(project, ana)
-        again = assignment.next_item(project, ana)
-    finally:
-        assignment.gold_coin = random.Random()  # type: ignore[assignment]
+    monkeypatch.setattr(assignment, "gold_coin", Coin(0.0))
+    first = assignment.next_item(project, ana)
+    again = assignment.next_item(project, ana)
     assert first is not None and again is not None
     assert first.item.external_id == again.item.external_id == "g0"
     # Undo on a gold item leases it back; an answer never closes or opens it.
@@ -115,14 +116,16 @@ def test_a_held_gold_item_comes_back_and_counts_no_slot(app: Any, make_user: Any
     assert assignment.counters_consistent(project) == []
 
 
-def test_served_gold_looks_like_any_item(app: Any, client: Any, make_user: Any) -> None:
+def test_served_gold_looks_like_any_item(
+    app: Any, client: Any, make_user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ana, token = make_user("ana")
     project = _gold_project(3, 2, overlap=2, gold_rate=0.5)
     projects.add_member(project, ana)
     auth = {"Authorization": f"Bearer {token}"}
     bodies = {}
     for k in range(5):
-        assignment.gold_coin.random = lambda: 0.0 if k % 2 == 0 else 0.99  # type: ignore[method-assign]
+        monkeypatch.setattr(assignment, "gold_coin", Coin(0.0 if k % 2 == 0 else 0.99))
         r = client.get(f"/api/v1/projects/{project.id}/next", headers=auth)
         if r.status_code == 204:
             break
@@ -134,7 +137,6 @@ def test_served_gold_looks_like_any_item(app: Any, client: Any, make_user: Any) 
             json={"label": "pos"},
         )
         assert answered.status_code == 201
-    assignment.gold_coin = random.Random()  # type: ignore[assignment]
     assert {"g0", "g1"} <= set(bodies) and any(ref.startswith("i") for ref in bodies)
     shapes = {json.dumps(sorted(b)) + json.dumps(sorted(b["item"])) for b in bodies.values()}
     assert len(shapes) == 1  # same keys for gold and normal items
@@ -155,7 +157,9 @@ def test_gold_api_and_roles(app: Any, client: Any, make_user: Any) -> None:
     url = f"/api/v1/projects/{project.id}/items/i1/gold"
 
     def call(method: str, token: str, body: Any = None, path: str = url) -> Any:
-        return client.open(path, method=method, headers={"Authorization": f"Bearer {token}"}, json=body)
+        return client.open(
+            path, method=method, headers={"Authorization": f"Bearer {token}"}, json=body
+        )
 
     assert call("PUT", rat, {"label": "pos"}).status_code == 403
     assert call("PUT", sme, {"label": "pos"}).status_code == 403
@@ -168,7 +172,11 @@ def test_gold_api_and_roles(app: Any, client: Any, make_user: Any) -> None:
     missing = call("PUT", eng, {"label": "pos"}, f"/api/v1/projects/{project.id}/items/nope/gold")
     assert missing.status_code == 404
     ok = call("PUT", eng, {"label": "neg"})
-    assert ok.status_code == 200 and ok.get_json() == {"item": "i1", "label": "neg", "source": "engineer"}
+    assert ok.status_code == 200 and ok.get_json() == {
+        "item": "i1",
+        "label": "neg",
+        "source": "engineer",
+    }
     assert call("PUT", eng, {"label": "neg"}).status_code == 200  # idempotent
     listed = call("GET", eng, path=f"/api/v1/projects/{project.id}/gold").get_json()
     assert listed == {

@@ -164,6 +164,16 @@ _NEXT_GOLD_PG = text(
         SELECT item_id, expires_at FROM leases
         WHERE project_id = :p AND rater_id = :r AND expires_at > :now
         ORDER BY id LIMIT 1
+    ), normal AS MATERIALIZED (
+        -- Is a normal item left for the rater? Walked in the queue's order, so on the
+        -- open-queue index like the normal pick (an EXISTS alone would drop the order
+        -- and may scan the items).
+        SELECT j.id FROM items j
+        WHERE j.project_id = :p AND j.is_open
+          AND NOT EXISTS (SELECT 1 FROM annotations b
+                          WHERE b.item_id = j.id AND b.rater_id = :r AND b.is_current)
+        ORDER BY j.priority DESC, j.id
+        LIMIT 1
     ), pick AS (
         SELECT i.id FROM items i
         WHERE i.project_id = :p AND i.is_gold
@@ -171,11 +181,7 @@ _NEXT_GOLD_PG = text(
           AND NOT EXISTS (SELECT 1 FROM annotations a
                           WHERE a.item_id = i.id AND a.rater_id = :r AND a.is_current)
           AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.item_id = i.id AND l.rater_id = :r)
-          AND EXISTS (SELECT 1 FROM items j
-                      WHERE j.project_id = :p AND j.is_open
-                        AND NOT EXISTS (SELECT 1 FROM annotations b
-                                        WHERE b.item_id = j.id AND b.rater_id = :r
-                                          AND b.is_current))
+          AND EXISTS (SELECT 1 FROM normal)
         ORDER BY i.id
         LIMIT 1
     ), took AS (

@@ -289,3 +289,44 @@ def test_item_page_sets_and_clears_gold(app: Any, client: Any, make_user: Any) -
     csrf = page_token(client, f"/projects/{project.id}/items/i0")
     r = client.post(f"/projects/{project.id}/gold", data={**form, "csrf_token": csrf})
     assert r.status_code == 403
+
+
+def test_gold_pick_uses_the_gold_index(pg_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On PostgreSQL the gold pick walks ix_items_gold (a few rows), never the project."""
+    from sqlalchemy import event, insert, text
+
+    from labeler.services import users
+
+    project = projects.create_project("goldplans", list(LABELS), overlap=2, gold_rate=0.5)
+    rows = [
+        {"project_id": project.id, "external_id": f"p{k}", "data": {"text": "x"}}
+        for k in range(20_000)
+    ]
+    db.session.execute(insert(Item), rows)
+    db.session.commit()
+    for k in range(50):
+        gold.mark(project, f"p{k * 400}", LABELS[k % 2])
+    db.session.execute(text("ANALYZE"))
+    db.session.commit()
+    rater = users.create_user("r", "rater")
+    monkeypatch.setattr(assignment, "gold_coin", Coin(0.0))
+    captured: list[tuple[str, Any]] = []
+
+    def _capture(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "is_gold" in statement and statement.lstrip().upper().startswith("WITH"):
+            captured.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", _capture)
+    try:
+        got = assignment.next_item(project, rater)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", _capture)
+    assert got is not None and got.item.external_id == "p0"
+    assert captured, "the gold pick was not seen"
+    with db.engine.connect() as conn:
+        plan = "\n".join(
+            r[0] for r in conn.exec_driver_sql("EXPLAIN " + captured[0][0], captured[0][1])
+        )
+    # The gold items on their index, "is a normal item left?" on the open queue's.
+    assert "ix_items_gold" in plan and "ix_items_open_queue" in plan, plan
+    assert "Seq Scan on items" not in plan, plan

@@ -21,7 +21,6 @@ never open it or fill a normal slot.
 
 from __future__ import annotations
 
-import random
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,6 +35,7 @@ from labeler.models import Annotation, AnnotationKind, Item, Lease, Project, Use
 from labeler.models.items import open_after
 from labeler.models.types import utcnow
 from labeler.services.errors import BadInput, Conflict, NotFound
+from labeler.services.gold_queue import NEXT_GOLD_PG, lease_gold, wants_gold
 
 
 @dataclass(frozen=True)
@@ -155,62 +155,7 @@ _NEXT_PG = text(
     FROM held JOIN items i ON i.id = held.item_id
     """
 )
-# The gold variant: the first gold item (by id) the rater has neither answered nor
-# leased, while a normal item is left for them; gold rows are shared by every rater,
-# so no SKIP LOCKED (the counter update waits a moment instead) and no overlap.
-_NEXT_GOLD_PG = text(
-    """
-    WITH held AS (
-        SELECT item_id, expires_at FROM leases
-        WHERE project_id = :p AND rater_id = :r AND expires_at > :now
-        ORDER BY id LIMIT 1
-    ), normal AS MATERIALIZED (
-        -- Is a normal item left for the rater? Walked in the queue's order, so on the
-        -- open-queue index like the normal pick (an EXISTS alone would drop the order
-        -- and may scan the items).
-        SELECT j.id FROM items j
-        WHERE j.project_id = :p AND j.is_open
-          AND NOT EXISTS (SELECT 1 FROM annotations b
-                          WHERE b.item_id = j.id AND b.rater_id = :r AND b.is_current)
-        ORDER BY j.priority DESC, j.id
-        LIMIT 1
-    ), pick AS (
-        SELECT i.id FROM items i
-        WHERE i.project_id = :p AND i.is_gold
-          AND NOT EXISTS (SELECT 1 FROM held)
-          AND NOT EXISTS (SELECT 1 FROM annotations a
-                          WHERE a.item_id = i.id AND a.rater_id = :r AND a.is_current)
-          AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.item_id = i.id AND l.rater_id = :r)
-          AND EXISTS (SELECT 1 FROM normal)
-        ORDER BY i.id
-        LIMIT 1
-    ), took AS (
-        UPDATE items SET n_leased = items.n_leased + 1
-        FROM pick WHERE items.id = pick.id
-        RETURNING items.id, items.external_id, items.data, items.priority, items.n_done
-    ), lease AS (
-        INSERT INTO leases (project_id, item_id, rater_id, created_at, expires_at)
-        SELECT :p, took.id, :r, :now, :exp FROM took
-        RETURNING item_id
-    )
-    SELECT took.id, took.external_id, took.data, took.priority, took.n_done,
-           CAST(:exp AS timestamptz) AS expires_at
-    FROM took
-    UNION ALL
-    SELECT i.id, i.external_id, i.data, i.priority, i.n_done, held.expires_at
-    FROM held JOIN items i ON i.id = held.item_id
-    """
-)
 _RECLAIM_EVERY_S = 2.0
-# Whether a ``next`` serves a gold item: a coin per call (tests may seed it).
-gold_coin = random.Random()
-
-
-def _wants_gold(project: Project) -> bool:
-    rate = project.gold_rate or 0.0
-    return rate > 0 and gold_coin.random() < rate
-
-
 _last_reclaim: dict[int, float] = {}
 
 
@@ -229,7 +174,7 @@ def _next_item_pg(project: Project, rater: User, gold: bool) -> Assignment | Non
     expires = now + timedelta(seconds=project.lease_seconds)
     _lock_rater(project, rater)
     params = {"p": project.id, "r": rater.id, "now": now, "exp": expires, "k": project.overlap}
-    row = db.session.execute(_NEXT_GOLD_PG, params).first() if gold else None
+    row = db.session.execute(NEXT_GOLD_PG, params).first() if gold else None
     if row is None:
         row = db.session.execute(_NEXT_PG, params).first()
     if row is None:
@@ -253,7 +198,7 @@ def next_item(project: Project, rater: User, *, now: datetime | None = None) -> 
     Returns None when nothing is left for this rater. With probability
     ``project.gold_rate`` the item is a gold item this rater has not answered yet.
     """
-    gold = _wants_gold(project)
+    gold = wants_gold(project)
     if now is None and _is_postgres():
         got = _next_item_pg(project, rater, gold)
         if got is not None:
@@ -280,9 +225,11 @@ def next_item(project: Project, rater: User, *, now: datetime | None = None) -> 
         .limit(1)
     )
     if gold:
-        served = _lease_gold(project, rater, mine, query, now)
-        if served is not None:
-            return served
+        leased = lease_gold(project, rater, mine, query, now)
+        if leased is not None:
+            item = db.session.get(Item, leased[0])
+            assert item is not None
+            return Assignment(item, leased[1])
     skipping = query
     if _is_postgres():
         skipping = query.with_for_update(skip_locked=True, of=Item)
@@ -317,39 +264,6 @@ def next_item(project: Project, rater: User, *, now: datetime | None = None) -> 
             return Assignment(item, expires)
     db.session.commit()
     return None
-
-
-def _lease_gold(
-    project: Project, rater: User, mine: Any, normal: Any, now: datetime
-) -> Assignment | None:
-    """Lease the first gold item ``rater`` has not answered nor leased (the general path).
-
-    Only while ``normal`` (the open-queue pick) still finds an item for the rater.
-    """
-    leased = exists().where(Lease.item_id == Item.id, Lease.rater_id == rater.id)
-    item_id = db.session.scalar(
-        select(Item.id)
-        .where(
-            Item.project_id == project.id,
-            Item.is_gold,
-            ~mine,
-            ~leased,
-            normal.exists(),
-        )
-        .order_by(Item.id)
-        .limit(1)
-    )
-    if item_id is None:
-        return None
-    db.session.execute(update(Item).where(Item.id == item_id).values(n_leased=Item.n_leased + 1))
-    expires = now + timedelta(seconds=project.lease_seconds)
-    db.session.add(
-        Lease(project_id=project.id, item_id=item_id, rater_id=rater.id, expires_at=expires)
-    )
-    db.session.commit()
-    item = db.session.get(Item, item_id)
-    assert item is not None
-    return Assignment(item, expires)
 
 
 def find_item(project: Project, ref: str | int, *, by_external_id: bool = True) -> Item:

@@ -86,16 +86,14 @@ def lease_gold(
     Only while ``normal`` (the open-queue pick) still finds an item for the rater;
     ``mine`` is the "rater answered the item" clause. Returns (item id, lease expiry).
     """
+    # Its own statement: inside an EXISTS, SQLite drops the queue's order and walks the
+    # project's items by id instead of the open-queue index.
+    if db.session.scalar(normal) is None:
+        return None
     leased = exists().where(Lease.item_id == Item.id, Lease.rater_id == rater.id)
     item_id = db.session.scalar(
         select(Item.id)
-        .where(
-            Item.project_id == project.id,
-            Item.is_gold,
-            ~mine,
-            ~leased,
-            normal.exists(),
-        )
+        .where(Item.project_id == project.id, Item.is_gold, ~mine, ~leased)
         .order_by(Item.id)
         .limit(1)
     )

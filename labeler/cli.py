@@ -16,6 +16,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from labeler.cli_gold import gold_group
 from labeler.cli_quality import agreement_cmd, mislabels_cmd
 from labeler.cli_users import user_group
 from labeler.cli_weak import lf_group, propagate_cmd, weak_group
@@ -66,6 +67,7 @@ main.add_command(user_group, "user")
 main.add_command(lf_group, "lf")
 main.add_command(weak_group, "weak")
 main.add_command(propagate_cmd, "propagate")
+main.add_command(gold_group, "gold")
 
 
 # ---------------------------------------------------------------- projects

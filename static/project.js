@@ -226,6 +226,7 @@
         tr.appendChild(cell("td", r.strategy));
         tr.appendChild(cell("td", (r.strategy_used || "") + (r.cold_start ? " (cold start)" : "")));
         tr.appendChild(cell("td", r.n_labels));
+        tr.appendChild(cell("td", r.n_weak_labels));
         tr.appendChild(cell("td", fixed(r.cv_accuracy, 3)));
         tr.appendChild(cell("td", fixed(r.cv_macro_f1, 3)));
         tr.appendChild(cell("td", fixed(r.duration_s, 2)));

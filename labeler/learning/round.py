@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator
 
-from labeler.learning.training import cross_validated_scores, train
+from labeler.learning.training import cross_validated_scores, supports_weights, train
 from labeler.sampling._base import rowwise, take_rows
 from labeler.sampling.region import RegionSampler
 from labeler.sampling.registry import rank
@@ -36,7 +36,8 @@ class RoundResult:
         ``n_labels``, ``n_classes_labeled``, ``accuracy`` and ``macro_f1``
         (cross-validated on the labeled set, None with ``cv_reason`` when too
         few labels), ``duration_s``, ``strategy``, ``strategy_used``,
-        ``cold_start``, ``reason``.
+        ``cold_start``, ``reason``; ``n_weak_labels``, ``n_train`` and
+        ``weighted`` (whether the model took the weights) say what it trained on.
     model : estimator or None
         The model trained on the labels (None before two classes are labeled).
     info : dict
@@ -66,6 +67,8 @@ def run_round(
     cv: int | None = 5,
     state: RegionSampler | None = None,
     ids: Any = None,
+    train_y: ArrayLike | None = None,
+    sample_weight: ArrayLike | None = None,
     **options: Any,
 ) -> RoundResult:
     """Train on the labels so far, score them by cross-validation, rank the pool.
@@ -92,6 +95,16 @@ def run_round(
         The region sampler kept between rounds.
     ids : array-like, optional
         Stable item ids (for the region sampler).
+    train_y : array-like of shape (n_samples,), optional
+        What the model trains on when it is more than ``y_partial``: human labels
+        plus weak ones (:func:`~labeler.learning.training.with_weak_labels`),
+        ``-1`` for none. The cross-validated metrics stay on the human labels
+        (``y_partial``) so they compare with human-level performance, and the
+        ranking still treats only human-labeled rows as labeled.
+    sample_weight : array-like of shape (n_samples,), optional
+        Per-row weights for ``train_y`` (1 human, the confidence for a weak
+        label). An estimator without ``sample_weight`` is fitted unweighted;
+        ``metrics["weighted"]`` says so.
 
     Examples
     --------
@@ -104,6 +117,11 @@ def run_round(
     [6, 7]
     >>> run_round(X, np.full(8, -1), 2, "margin", random_state=0).metrics["cold_start"]
     True
+    >>> weak = np.array([0, 0, 0, 1, 1, 1, -1, -1])
+    >>> w = np.array([1, 1, 0.95, 1, 1, 0.9, 0, 0])
+    >>> m = run_round(X, y, 2, "margin", random_state=0, cv=2, train_y=weak, sample_weight=w).metrics
+    >>> m["n_labels"], m["n_weak_labels"], m["n_train"], m["weighted"]
+    (4, 2, 6, True)
     """
     start = time.perf_counter()
     y_arr = np.asarray(y_partial)
@@ -113,11 +131,24 @@ def run_round(
     classes_seen = np.unique(y_lab)
     fitted = None
     cv_scores: dict[str, Any] = {"accuracy": None, "macro_f1": None, "reason": "not computed"}
+    t_arr = y_arr if train_y is None else np.asarray(train_y)
+    rows = np.flatnonzero(t_arr != -1)
+    n_weak = int(((t_arr != -1) & (y_arr == -1)).sum())
+    weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)[rows]
+    weighted = False
+    if np.unique(t_arr[rows]).size >= 2:
+        fitted = train(
+            take_rows(X, rows),
+            t_arr[rows],
+            model=model,
+            model_name=model_name,
+            random_state=random_state,
+            sample_weight=weights,
+        )
+        weighted = weights is not None and supports_weights(fitted)
     if classes_seen.size >= 2:
-        X_lab = take_rows(X, labeled)
-        fitted = train(X_lab, y_lab, model=model, model_name=model_name, random_state=random_state)
-        if cv:
-            cv_scores = cross_validated_scores(fitted, X_lab, y_lab, cv)
+        if cv and fitted is not None:
+            cv_scores = cross_validated_scores(fitted, take_rows(X, labeled), y_lab, cv)
     else:
         cv_scores["reason"] = "fewer than 2 classes labeled"
     if strategy == "region" and state is None:
@@ -138,6 +169,9 @@ def run_round(
     metrics = {
         "n_labels": int(labeled.size),
         "n_classes_labeled": int(classes_seen.size),
+        "n_weak_labels": n_weak,
+        "n_train": int(rows.size),
+        "weighted": weighted,
         "accuracy": cv_scores["accuracy"],
         "macro_f1": cv_scores["macro_f1"],
         "cv_reason": cv_scores.get("reason"),

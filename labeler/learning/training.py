@@ -21,7 +21,9 @@ __all__ = [
     "MODELS",
     "SKIP_LABELS",
     "make_model",
+    "supports_weights",
     "train",
+    "with_weak_labels",
     "cross_validated_scores",
     "consensus_labels",
 ]
@@ -95,6 +97,61 @@ def make_model(name: str = "logreg", *, random_state: Any = None, **params: Any)
     return factory(random_state, **params)
 
 
+def supports_weights(model: BaseEstimator) -> bool:
+    """Whether ``model.fit`` takes ``sample_weight`` (scikit-learn's own test).
+
+    Examples
+    --------
+    >>> from sklearn.neighbors import KNeighborsClassifier
+    >>> supports_weights(make_model("logreg")), supports_weights(KNeighborsClassifier())
+    (True, False)
+    """
+    from sklearn.utils.validation import has_fit_parameter
+
+    return bool(has_fit_parameter(model, "sample_weight"))
+
+
+def with_weak_labels(
+    y_human: ArrayLike, weak_y: ArrayLike, weak_confidence: ArrayLike, min_confidence: float
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Human labels plus confident weak labels where no human label is, with weights.
+
+    Parameters
+    ----------
+    y_human : array-like of int, shape (n,)
+        Human consensus label per item, ``-1`` for none.
+    weak_y : array-like of int, shape (n,)
+        A weak label (label model or propagation) per item, ``-1`` for none.
+    weak_confidence : array-like of float, shape (n,)
+        The weak label's confidence in [0, 1].
+    min_confidence : float
+        Weak labels below this are left out.
+
+    Returns
+    -------
+    y : ndarray of int64, shape (n,)
+        The training label per item, ``-1`` where there is none.
+    weight : ndarray of float64, shape (n,)
+        1 for a human label, the confidence for a weak one, 0 for none.
+    n_weak : int
+        How many weak labels were taken.
+
+    Examples
+    --------
+    >>> y, w, n = with_weak_labels([0, -1, -1, -1], [1, 1, 0, -1], [0.99, 0.95, 0.5, 0.0], 0.9)
+    >>> y.tolist(), w.tolist(), n
+    ([0, 1, -1, -1], [1.0, 0.95, 0.0, 0.0], 1)
+    """
+    y = np.asarray(y_human, dtype=np.int64).copy()
+    weak = np.asarray(weak_y, dtype=np.int64)
+    conf = np.asarray(weak_confidence, dtype=np.float64)
+    weight = (y != -1).astype(np.float64)
+    take = (y == -1) & (weak != -1) & (conf >= min_confidence)
+    y[take] = weak[take]
+    weight[take] = conf[take]
+    return y, weight, int(take.sum())
+
+
 def train(
     X: Any,
     y: ArrayLike,
@@ -102,8 +159,12 @@ def train(
     model: BaseEstimator | None = None,
     model_name: str = "logreg",
     random_state: Any = None,
+    sample_weight: ArrayLike | None = None,
 ) -> BaseEstimator:
     """Fit a clone of ``model`` (or ``make_model(model_name)``) on ``(X, y)``.
+
+    ``sample_weight`` is passed on when the estimator takes it; one that does not
+    is fitted unweighted (check :func:`supports_weights` to know which happened).
 
     Examples
     --------
@@ -115,8 +176,10 @@ def train(
     if np.unique(y_arr).size < 2:
         raise ValueError("training needs at least two classes among the labels")
     est = clone(model) if model is not None else make_model(model_name, random_state=random_state)
+    if sample_weight is not None and not supports_weights(est):
+        sample_weight = None
     with few_threads(y_arr.shape[0]):
-        return fit_estimator(est, X, y_arr)
+        return fit_estimator(est, X, y_arr, sample_weight)
 
 
 def cross_validated_scores(

@@ -9,7 +9,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    and_,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from labeler.extensions import db
@@ -34,6 +45,15 @@ class Item(db.Model):  # type: ignore[name-defined]
         ),
         # The item browser's keyset pages (migration 0005).
         Index("ix_items_project_id", "project_id", "id"),
+        # Gold items of a project, walked in id order by ``next`` when it serves a
+        # gold item (migration 0010). Partial: it holds only the few gold items.
+        Index(
+            "ix_items_gold",
+            "project_id",
+            "id",
+            postgresql_where=text("is_gold"),
+            sqlite_where=text("is_gold = 1"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(
@@ -47,9 +67,23 @@ class Item(db.Model):  # type: ignore[name-defined]
     n_done: Mapped[int] = mapped_column(default=0)
     # Leases held on this item (expired ones are reclaimed lazily).
     n_leased: Mapped[int] = mapped_column(default=0)
-    # n_done + n_leased < project.overlap, kept in the same UPDATE as the counters.
+    # n_done + n_leased < project.overlap, kept in the same UPDATE as the counters;
+    # always false for a gold item (see ``open_after``).
     is_open: Mapped[bool] = mapped_column(default=True)
+    # A gold item (an engineer marked its known answer, kept in ``gold_labels``): it
+    # is out of the open queue and served to every rater once, at the project's
+    # ``gold_rate``, regardless of ``overlap``.
+    is_gold: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+def open_after(taken: Any, overlap: int) -> ColumnElement[bool]:
+    """``is_open`` for an item whose slots taken (answers + leases) are ``taken``.
+
+    A gold item never enters the open queue: its answers and leases do not
+    count against ``overlap``, and the normal pick never meets it.
+    """
+    return and_(Item.is_gold == false(), taken < overlap)
 
 
 class Lease(db.Model):  # type: ignore[name-defined]

@@ -52,6 +52,14 @@ class Project(db.Model):  # type: ignore[name-defined]
     adjudication_threshold: Mapped[float] = mapped_column(
         Float, default=0.6, server_default=text("0.6")
     )
+    # Share of a rater's ``next`` calls that serve a gold item they have not answered.
+    gold_rate: Mapped[float] = mapped_column(Float, default=0.0, server_default=text("0"))
+    # Active learning also trains on weak labels (label model, propagation) at least
+    # this confident, for items without a human label, weighted by their confidence.
+    train_on_weak: Mapped[bool] = mapped_column(default=False, server_default=false())
+    weak_min_confidence: Mapped[float] = mapped_column(
+        Float, default=0.9, server_default=text("0.9")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 

@@ -40,6 +40,8 @@ class TrainingRound(db.Model):  # type: ignore[name-defined]
     max_annotation_id: Mapped[int] = mapped_column(default=0)
     n_labels: Mapped[int | None] = mapped_column()
     n_ranked: Mapped[int | None] = mapped_column()
+    # Weak labels (label model, propagation) the round trained on (project.train_on_weak).
+    n_weak_labels: Mapped[int | None] = mapped_column()
     cv_accuracy: Mapped[float | None] = mapped_column(Float)
     cv_macro_f1: Mapped[float | None] = mapped_column(Float)
     duration_s: Mapped[float | None] = mapped_column(Float)
@@ -61,6 +63,7 @@ class TrainingRound(db.Model):  # type: ignore[name-defined]
             "cold_start": self.cold_start,
             "n_labels": self.n_labels,
             "n_ranked": self.n_ranked,
+            "n_weak_labels": self.n_weak_labels,
             "cv_accuracy": self.cv_accuracy,
             "cv_macro_f1": self.cv_macro_f1,
             "duration_s": self.duration_s,

@@ -18,7 +18,14 @@ import numpy as np
 
 from labeler.quality.consensus import leave_one_out_majority
 
-__all__ = ["DawidSkeneResult", "RaterStats", "dawid_skene", "group_median", "rater_stats"]
+__all__ = [
+    "DawidSkeneResult",
+    "RaterStats",
+    "dawid_skene",
+    "gold_accuracy",
+    "group_median",
+    "rater_stats",
+]
 
 #: Answer kinds, integer-coded as the arrays carry them.
 LABEL, SKIP, UNSURE = 0, 1, 2
@@ -188,3 +195,43 @@ def dawid_skene(
     labels[fitted.labels_.index.to_numpy(np.int64)] = fitted.labels_.to_numpy(np.int64)
     accuracy = (confusion[:, np.arange(k), np.arange(k)] * priors).sum(axis=1)
     return DawidSkeneResult(confusion, priors, labels, proba, accuracy)
+
+
+def gold_accuracy(
+    rater: np.ndarray, item: np.ndarray, label: np.ndarray, gold: np.ndarray, n_raters: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each rater's label answers on gold items, how many match the gold answer, the share.
+
+    Parameters
+    ----------
+    rater, item, label : ndarray of int
+        One entry per label answer: rater code, item code, label position.
+    gold : ndarray of int, shape (n_items,)
+        The gold answer's label position per item code, ``-1`` for a normal item.
+    n_raters : int
+
+    Returns
+    -------
+    answers, correct : ndarray of int64, shape (n_raters,)
+    accuracy : ndarray of float64, shape (n_raters,)
+        ``correct / answers``; NaN for a rater without a gold answer.
+
+    Examples
+    --------
+    >>> gold = np.array([1, -1, 0])
+    >>> a, c, acc = gold_accuracy(
+    ...     np.array([0, 0, 0, 1, 1]), np.array([0, 1, 2, 0, 1]), np.array([1, 1, 1, 0, 0]), gold, 3
+    ... )
+    >>> a.tolist(), c.tolist(), acc.tolist()
+    ([2, 1, 0], [1, 0, 0], [0.5, 0.0, nan])
+    """
+    item = np.asarray(item, dtype=np.int64)
+    expected = np.asarray(gold, dtype=np.int64)[item] if len(item) else np.zeros(0, np.int64)
+    on = expected >= 0
+    who = np.asarray(rater, dtype=np.int64)[on]
+    hit = (np.asarray(label)[on] == expected[on]).astype(np.int64)
+    answers = np.bincount(who, minlength=n_raters).astype(np.int64)
+    correct = np.bincount(who, weights=hit, minlength=n_raters).astype(np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        accuracy = np.where(answers > 0, correct / np.maximum(answers, 1), np.nan)
+    return answers, correct, accuracy

@@ -50,7 +50,9 @@ def compactable(estimator: Any) -> bool:
     )
 
 
-def fit_estimator(estimator: Any, X: Any, y: ArrayLike) -> Any:
+def fit_estimator(
+    estimator: Any, X: Any, y: ArrayLike, sample_weight: ArrayLike | None = None
+) -> Any:
     """``estimator.fit(X, y)``, on the used columns only where that is equivalent.
 
     Parameters
@@ -59,6 +61,9 @@ def fit_estimator(estimator: Any, X: Any, y: ArrayLike) -> Any:
         Fitted in place and returned, like ``fit``.
     X : array-like or sparse matrix
     y : array-like
+    sample_weight : array-like, optional
+        Passed to ``fit`` (the estimator must accept it); unused columns still get
+        a zero gradient, so compacting stays exact.
 
     Examples
     --------
@@ -71,16 +76,17 @@ def fit_estimator(estimator: Any, X: Any, y: ArrayLike) -> Any:
     >>> bool(np.allclose(clf.coef_, ref.coef_, atol=1e-8))
     True
     """
+    kw = {} if sample_weight is None else {"sample_weight": np.asarray(sample_weight)}
     if not (sp.issparse(X) and compactable(estimator)):
-        return estimator.fit(X, y)
+        return estimator.fit(X, y, **kw)
     X = X.tocsr()
     cols = np.unique(X.indices)
     if cols.size == 0 or cols.size >= MAX_USED_SHARE * X.shape[1]:
-        return estimator.fit(X, y)
+        return estimator.fit(X, y, **kw)
     narrow = sp.csr_matrix(
         (X.data, np.searchsorted(cols, X.indices), X.indptr), shape=(X.shape[0], cols.size)
     )
-    estimator.fit(narrow, y)
+    estimator.fit(narrow, y, **kw)
     coef = np.zeros((estimator.coef_.shape[0], X.shape[1]), dtype=estimator.coef_.dtype)
     coef[:, cols] = estimator.coef_
     estimator.coef_ = coef

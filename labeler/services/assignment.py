@@ -9,6 +9,14 @@ Invariants kept here (DESIGN.md):
 ``next`` never scans the pool: it walks the partial index of open items by
 priority and takes the first row it can lock (``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL; on SQLite every transaction holds the single write lock).
+
+Gold items (an engineer's items with a known answer) are never open: with
+probability ``project.gold_rate`` a ``next`` serves instead the first gold item
+(by id, on their own partial index) this rater has neither answered nor leased,
+as long as a normal item is left for them too (so an empty queue never turns into
+a queue of gold items, which would give them away). Served like any item (same
+JSON, same lease); their leases and answers keep the item's counters honest but
+never open it or fill a normal slot.
 """
 
 from __future__ import annotations
@@ -24,8 +32,10 @@ from sqlalchemy.exc import IntegrityError
 
 from labeler.extensions import db
 from labeler.models import Annotation, AnnotationKind, Item, Lease, Project, User
+from labeler.models.items import open_after
 from labeler.models.types import utcnow
 from labeler.services.errors import BadInput, Conflict, NotFound
+from labeler.services.gold_queue import NEXT_GOLD_PG, lease_gold, wants_gold
 
 
 @dataclass(frozen=True)
@@ -84,7 +94,7 @@ def reclaim_expired(project: Project, now: datetime | None = None) -> int:
             .where(Item.id == item_id)
             .values(
                 n_leased=Item.n_leased - n,
-                is_open=(Item.n_done + Item.n_leased - n) < project.overlap,
+                is_open=open_after(Item.n_done + Item.n_leased - n, project.overlap),
             )
         )
     return len(item_ids)
@@ -106,7 +116,7 @@ def _release_lease(lease: Lease, project: Project) -> None:
         .where(Item.id == lease.item_id)
         .values(
             n_leased=Item.n_leased - 1,
-            is_open=(Item.n_done + Item.n_leased - 1) < project.overlap,
+            is_open=open_after(Item.n_done + Item.n_leased - 1, project.overlap),
         )
     )
 
@@ -129,7 +139,7 @@ _NEXT_PG = text(
         FOR UPDATE OF i SKIP LOCKED
     ), took AS (
         UPDATE items SET n_leased = items.n_leased + 1,
-                         is_open = items.n_done + items.n_leased + 1 < :k
+                         is_open = NOT items.is_gold AND items.n_done + items.n_leased + 1 < :k
         FROM pick WHERE items.id = pick.id
         RETURNING items.id, items.external_id, items.data, items.priority, items.n_done
     ), lease AS (
@@ -149,8 +159,11 @@ _RECLAIM_EVERY_S = 2.0
 _last_reclaim: dict[int, float] = {}
 
 
-def _next_item_pg(project: Project, rater: User) -> Assignment | None:
-    """One round trip: the held lease, or pick + lease the best open item (PostgreSQL)."""
+def _next_item_pg(project: Project, rater: User, gold: bool) -> Assignment | None:
+    """One round trip: the held lease, or pick + lease the best open item (PostgreSQL).
+
+    With ``gold``, a gold item first (a second round trip only when none is left).
+    """
     now = utcnow()
     # Reclaiming is a write on every call otherwise; a lease that expired is given
     # back within a couple of seconds, which is all the invariant asks.
@@ -160,10 +173,10 @@ def _next_item_pg(project: Project, rater: User) -> Assignment | None:
         reclaim_expired(project, now)
     expires = now + timedelta(seconds=project.lease_seconds)
     _lock_rater(project, rater)
-    row = db.session.execute(
-        _NEXT_PG,
-        {"p": project.id, "r": rater.id, "now": now, "exp": expires, "k": project.overlap},
-    ).first()
+    params = {"p": project.id, "r": rater.id, "now": now, "exp": expires, "k": project.overlap}
+    row = db.session.execute(NEXT_GOLD_PG, params).first() if gold else None
+    if row is None:
+        row = db.session.execute(_NEXT_PG, params).first()
     if row is None:
         db.session.rollback()
         return None
@@ -182,10 +195,12 @@ def _next_item_pg(project: Project, rater: User) -> Assignment | None:
 def next_item(project: Project, rater: User, *, now: datetime | None = None) -> Assignment | None:
     """Lease the best open item for ``rater``; the same one again while the lease lives.
 
-    Returns None when nothing is left for this rater.
+    Returns None when nothing is left for this rater. With probability
+    ``project.gold_rate`` the item is a gold item this rater has not answered yet.
     """
+    gold = wants_gold(project)
     if now is None and _is_postgres():
-        got = _next_item_pg(project, rater)
+        got = _next_item_pg(project, rater, gold)
         if got is not None:
             return got
     now = now or utcnow()
@@ -209,6 +224,12 @@ def next_item(project: Project, rater: User, *, now: datetime | None = None) -> 
         .order_by(Item.priority.desc(), Item.id)
         .limit(1)
     )
+    if gold:
+        leased = lease_gold(project, rater, mine, query, now)
+        if leased is not None:
+            item = db.session.get(Item, leased[0])
+            assert item is not None
+            return Assignment(item, leased[1])
     skipping = query
     if _is_postgres():
         skipping = query.with_for_update(skip_locked=True, of=Item)
@@ -229,7 +250,7 @@ def next_item(project: Project, rater: User, *, now: datetime | None = None) -> 
             .where(Item.id == item_id, Item.is_open)
             .values(
                 n_leased=Item.n_leased + 1,
-                is_open=(Item.n_done + Item.n_leased + 1) < project.overlap,
+                is_open=open_after(Item.n_done + Item.n_leased + 1, project.overlap),
             )
         )
         if taken:
@@ -326,7 +347,7 @@ def validate_answer(project: Project, label: Any, kind: str | None) -> tuple[str
 
 _LOCK_PG = text(
     """
-    SELECT i.id, i.external_id, i.n_done, i.n_leased, a.id AS prev_id
+    SELECT i.id, i.external_id, i.n_done, i.n_leased, i.is_gold, a.id AS prev_id
     FROM items i
     LEFT JOIN annotations a ON a.item_id = i.id AND a.rater_id = :r AND a.is_current
     WHERE i.project_id = :p AND i.external_id = :x
@@ -345,8 +366,9 @@ _WRITE_PG = text(
     ), upd AS (
         UPDATE items SET n_done = items.n_done + :dd,
                          n_leased = items.n_leased - (SELECT count(*) FROM released),
-                         is_open = items.n_done + :dd + items.n_leased
-                                   - (SELECT count(*) FROM released) < :k
+                         is_open = NOT items.is_gold
+                                   AND items.n_done + :dd + items.n_leased
+                                       - (SELECT count(*) FROM released) < :k
         WHERE items.id = :i
     )
     SELECT ins.id, ins.created_at, (SELECT count(*) FROM released) AS released,
@@ -468,7 +490,8 @@ def annotate_pg(
         # reads them afresh and treats it as a repeat or a change.
         db.session.rollback()
         return None
-    if counts and not out.released and row.n_done + row.n_leased >= project.overlap:
+    full = row.n_done + row.n_leased >= project.overlap
+    if counts and not out.released and full and not row.is_gold:
         db.session.rollback()
         raise _full(project, row.external_id)
     db.session.commit()
@@ -545,7 +568,9 @@ def annotate(
         n_done -= int(previous.counts)
     needs_slot = counts and (previous is None or not previous.counts)
     # A lease the rater held was released just above and frees the slot it needs.
-    if needs_slot and not released and n_done + n_leased >= project.overlap:
+    # Gold items have no overlap budget: every rater answers them once.
+    full = n_done + n_leased >= project.overlap and not row.is_gold
+    if needs_slot and not released and full:
         db.session.rollback()
         raise _full(project, row.external_id)
     n_done += int(counts)
@@ -553,7 +578,11 @@ def annotate(
     db.session.execute(
         update(Item)
         .where(Item.id == row.id)
-        .values(n_done=n_done, n_leased=n_leased, is_open=(n_done + n_leased) < project.overlap)
+        .values(
+            n_done=n_done,
+            n_leased=n_leased,
+            is_open=not row.is_gold and (n_done + n_leased) < project.overlap,
+        )
     )
     db.session.commit()
     return new
@@ -582,7 +611,7 @@ def undo_last(project: Project, rater: User) -> Assignment:
     item = db.session.execute(locked.execution_options(populate_existing=True)).scalar_one()
     n_done = item.n_done - int(last.counts)
     n_leased = item.n_leased
-    if n_done + n_leased >= project.overlap:
+    if n_done + n_leased >= project.overlap and not item.is_gold:
         db.session.rollback()
         raise Conflict(
             "that item has since been filled by other raters", {"item": item.external_id}
@@ -607,7 +636,11 @@ def undo_last(project: Project, rater: User) -> Assignment:
     db.session.execute(
         update(Item)
         .where(Item.id == item.id)
-        .values(n_done=n_done, n_leased=n_leased, is_open=(n_done + n_leased) < project.overlap)
+        .values(
+            n_done=n_done,
+            n_leased=n_leased,
+            is_open=not item.is_gold and (n_done + n_leased) < project.overlap,
+        )
     )
     db.session.commit()
     db.session.refresh(item)

@@ -164,6 +164,43 @@ AdjudicationThreshold = Annotated[
     ),
 ]
 DurationMs = Annotated[int, Field(ge=0, le=INT32_MAX), Integral]
+GOLD_RATE_MAX = 0.5
+
+
+def _real(value: Any) -> Any:
+    """A number where a fraction is asked: ``0`` and ``1`` are fine; bools stay refused."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+Real = BeforeValidator(_real)
+GoldRate = Annotated[
+    float,
+    Field(
+        ge=0.0,
+        le=GOLD_RATE_MAX,
+        description="Share of a rater's `next` calls that serve a gold item they have not "
+        "answered yet (0 = none)",
+    ),
+    Real,
+]
+WeakMinConfidence = Annotated[
+    float,
+    Field(
+        ge=0.0,
+        le=1.0,
+        description="With train_on_weak: the least confidence of a weak label trained on",
+    ),
+    Real,
+]
+TrainOnWeak = Annotated[
+    bool,
+    Field(
+        description="Active learning also trains on label-model and propagation labels of "
+        "items without a human label, weighted by their confidence"
+    ),
+]
 Labels = Annotated[
     list[LabelName],
     Field(
@@ -200,6 +237,9 @@ class NewProject(Input):
         default="mv", description="How answers become one label: mv, wawa, dawid-skene"
     )
     adjudication_threshold: AdjudicationThreshold = 0.6
+    gold_rate: GoldRate = 0.0
+    train_on_weak: TrainOnWeak = False
+    weak_min_confidence: WeakMinConfidence = 0.9
 
     @field_validator("labels")
     @classmethod
@@ -236,6 +276,9 @@ class ProjectPatch(Input):
     labels_ordered: bool | None = None
     consensus_method: ConsensusMethod | None = None
     adjudication_threshold: AdjudicationThreshold | None = None
+    gold_rate: GoldRate | None = None
+    train_on_weak: TrainOnWeak | None = None
+    weak_min_confidence: WeakMinConfidence | None = None
 
     def changes(self) -> dict[str, Any]:
         """The fields that were sent (``null`` means unchanged)."""
@@ -255,6 +298,12 @@ class NewAnnotation(Input):
         description="To change your answer: the id of your current annotation of the item. "
         "A different answer without it, when you have one, is a 409 naming the current one.",
     )
+
+
+class GoldMark(Input):
+    """The known answer of a gold item (engineer, admin): a label of the project's set."""
+
+    label: LabelName
 
 
 class MyAnswersQuery(Input):

@@ -21,6 +21,7 @@ from labeler.models import (
     Role,
     User,
 )
+from labeler.models.items import open_after
 from labeler.services import assignment, queue
 from labeler.services.errors import BadInput, Conflict, Forbidden, NotFound
 from labeler.services.inputs import (
@@ -217,7 +218,7 @@ def update_project(project: Project, patch: ProjectPatch | None = None, **fields
         db.session.execute(
             Item.__table__.update()
             .where(Item.project_id == project.id)
-            .values(is_open=(Item.n_done + Item.n_leased) < overlap)
+            .values(is_open=open_after(Item.n_done + Item.n_leased, overlap))
         )
     for key, value in changes.items():
         setattr(project, key, value)
@@ -305,6 +306,7 @@ def project_progress(project: Project, rater: User | None = None) -> dict[str, A
     labels), ``mine_by_kind`` (label, unsure, skip) and ``left_for_me`` (items they
     can still get, at least that many when ``left_capped``).
     """
+    # Gold items are answered by every rater: they would make the project look done.
     k = project.overlap
     filled = case((Item.n_done > k, k), else_=Item.n_done)
     n_items, n_complete, n_filled = db.session.execute(
@@ -312,7 +314,7 @@ def project_progress(project: Project, rater: User | None = None) -> dict[str, A
             func.count(Item.id),
             func.coalesce(func.sum(case((Item.n_done >= k, 1), else_=0)), 0),
             func.coalesce(func.sum(filled), 0),
-        ).where(Item.project_id == project.id)
+        ).where(Item.project_id == project.id, ~Item.is_gold)
     ).one()
     out: dict[str, Any] = {
         "n_items": int(n_items),
@@ -353,6 +355,9 @@ def project_dict(project: Project) -> dict[str, Any]:
         "labels_ordered": project.labels_ordered,
         "consensus_method": project.consensus_method,
         "adjudication_threshold": project.adjudication_threshold,
+        "gold_rate": project.gold_rate,
+        "train_on_weak": project.train_on_weak,
+        "weak_min_confidence": project.weak_min_confidence,
         "instructions": project.instructions,
         "labels": [{"name": lb.name, "hotkey": lb.hotkey} for lb in project.labels],
         "created_at": project.created_at.isoformat() if project.created_at else None,

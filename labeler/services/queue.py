@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased
 
 from labeler.extensions import db
 from labeler.models import Annotation, Item, Lease, Project, User
+from labeler.models.items import open_after
 from labeler.models.types import utcnow
 from labeler.services.assignment import Assignment, _lock_rater, _rowcount, find_item
 from labeler.services.errors import Conflict
@@ -110,10 +111,10 @@ def renew_lease(project: Project, rater: User, ref: str) -> Assignment:
     if other is None:
         taken = _rowcount(
             update(Item)
-            .where(Item.id == item.id, Item.is_open)
+            .where(Item.id == item.id, Item.is_open | Item.is_gold)
             .values(
                 n_leased=Item.n_leased + 1,
-                is_open=(Item.n_done + Item.n_leased + 1) < project.overlap,
+                is_open=open_after(Item.n_done + Item.n_leased + 1, project.overlap),
             )
         )
     if not taken:

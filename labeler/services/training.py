@@ -30,6 +30,7 @@ from labeler.services import artifacts, jobs, vectors
 from labeler.services.enqueue import RETRAIN_AND_RANK
 from labeler.services.enqueue import enqueue as enqueue_task
 from labeler.services.errors import NotFound
+from labeler.services.weak import results as weak_results
 
 # Rows labeled already (or by everyone) sink to the bottom of the queue.
 BOTTOM = -1e12
@@ -140,6 +141,27 @@ def _consensus(project: Project, item_ids: list[int]) -> dict[int, str]:
     return out
 
 
+def _weak_training(
+    project: Project, ids: list[int], y: np.ndarray
+) -> tuple[np.ndarray | None, np.ndarray | None, int]:
+    """With ``project.train_on_weak``: human labels plus confident weak ones, and weights.
+
+    (None, None, 0) when the switch is off: the round trains on human labels alone.
+    """
+    if not project.train_on_weak:
+        return None, None, 0
+    from labeler.learning.training import with_weak_labels
+
+    found = weak_results.confident_labels(project, project.weak_min_confidence)
+    weak_y = np.full(len(ids), -1, dtype=np.int64)
+    conf = np.zeros(len(ids), dtype=np.float64)
+    for k, item_id in enumerate(ids):
+        hit = found.get(item_id)
+        if hit is not None:
+            weak_y[k], conf[k] = hit
+    return with_weak_labels(y, weak_y, conf, project.weak_min_confidence)
+
+
 def _load_state(project: Project) -> Any:
     blob = artifacts.latest(project.id, STATE_KIND, project.strategy)
     return pickle.loads(blob) if blob else None  # written by our own workers only
@@ -170,6 +192,7 @@ def execute_round(round_id: int) -> TrainingRound:
         classes = project.label_names
         index = {name: k for k, name in enumerate(classes)}
         y = np.array([index.get(consensus.get(i, ""), -1) for i in ids], dtype=np.int64)
+        train_y, weight, n_weak = _weak_training(project, ids, y)
         # End the read transaction: on SQLite it holds the write lock, and training takes a while.
         db.session.commit()
         X, features = _features(project, [r.data for r in rows], ids)
@@ -183,6 +206,8 @@ def execute_round(round_id: int) -> TrainingRound:
             classes=list(range(len(classes))),
             state=state,
             ids=np.asarray(ids),
+            train_y=train_y,
+            sample_weight=weight,
         )
         scores = np.where(np.isfinite(result.scores), result.scores, BOTTOM)
         # Items everyone has answered are not served anyway; keep them at the bottom too.
@@ -198,6 +223,7 @@ def execute_round(round_id: int) -> TrainingRound:
         rnd.status = "done"
         rnd.n_labels = m["n_labels"]
         rnd.n_ranked = len(ids)
+        rnd.n_weak_labels = n_weak if project.train_on_weak else None
         rnd.cv_accuracy = m.get("accuracy")
         rnd.cv_macro_f1 = m.get("macro_f1")
         rnd.strategy_used = m.get("strategy_used")

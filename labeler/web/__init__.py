@@ -1,5 +1,5 @@
 """Blueprints: auth, ui (pages), items (browser), admin, account, docs, api (JSON v1),
-api_accounts, api_quality and api_weak (JSON v1), errors, security."""
+api_accounts, api_gold, api_quality and api_weak (JSON v1), errors, security."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ def register_blueprints(app: Flask) -> None:
         admin,
         api,
         api_accounts,
+        api_gold,
         api_quality,
         api_weak,
         auth,
@@ -37,5 +38,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(docs.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     app.register_blueprint(api_accounts.bp, url_prefix="/api/v1")
+    app.register_blueprint(api_gold.bp, url_prefix="/api/v1")
     app.register_blueprint(api_quality.bp, url_prefix="/api/v1")
     app.register_blueprint(api_weak.bp, url_prefix="/api/v1")

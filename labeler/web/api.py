@@ -31,10 +31,10 @@ bp = Blueprint("api", __name__)
 
 class ItemIdConverter(PathConverter):
     """An external item id in a path: slashes allowed, but ``<id>/annotations``,
-    ``<id>/lease`` and ``<id>/adjudication`` are routes of their own, so the item route
-    does not also claim them (one resource, one ``Allow``)."""
+    ``<id>/lease``, ``<id>/adjudication`` and ``<id>/gold`` are routes of their own, so the
+    item route does not also claim them (one resource, one ``Allow``)."""
 
-    regex = r"[^/](?:[^/]|/(?!(?:annotations|lease|adjudication)$))*"
+    regex = r"[^/](?:[^/]|/(?!(?:annotations|lease|adjudication|gold)$))*"
 
 
 @bp.record_once

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from labeler.extensions import db
 from labeler.models import Item, Project, Role
-from labeler.services import browse, neighbours
+from labeler.services import browse, gold, neighbours
 from labeler.services import projects as project_service
-from labeler.services.errors import Conflict
+from labeler.services.errors import Conflict, ServiceError
+from labeler.services.inputs import ITEM_ID_MAX, is_reference
 
 SIMILAR_ON_PAGE = 10
 
@@ -58,7 +60,31 @@ def item_page(pid: str, iid: str) -> Any:
         back=browse.parse_filter(request.args).params(),
         can_manage=current_user.can(Role.ENGINEER),
         similar=_similar(project, detail.item),
+        gold_label=gold.gold_of(project, detail.item),
     )
+
+
+@bp.post("/projects/<pid>/gold")
+@login_required
+def set_gold(pid: str) -> Any:
+    """The item page's gold form (engineers, admins): set or clear an item's known answer."""
+    project = project_service.project_for(current_user, pid)
+    project_service.require_role(current_user, Role.ENGINEER)
+    ref = request.form.get("item", "")
+    if not is_reference(ref, ITEM_ID_MAX):
+        flash("Gold not changed: no such item.", "error")
+        return redirect(url_for("items.item_list", pid=project.id))
+    try:
+        if request.form.get("action") == "clear":
+            gold.unmark(project, ref)
+            flash("Not a gold item any more.", "success")
+        else:
+            marked = gold.mark(project, ref, request.form.get("label", ""))
+            flash(f"Gold item: the known answer is {marked['label']}.", "success")
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(f"Gold not changed: {exc.message}", "error")
+    return redirect(url_for("items.item_page", pid=project.id, iid=ref) + "#gold")
 
 
 def _similar(project: Project, item: Item) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from labeler.services.inputs import (
     ANSWER_KINDS,
     INT32_MAX,
     ITEM_ID_MAX,
+    GoldMark,
     Input,
     Kind,
     MyAnswersQuery,
@@ -41,6 +42,9 @@ __all__ = [
     "Annotation",
     "Assignment",
     "Error",
+    "GoldItem",
+    "GoldList",
+    "GoldMark",
     "JobList",
     "ExportQuery",
     "ExportRow",
@@ -156,6 +160,9 @@ class Project(Output):
     labels_ordered: bool = False
     consensus_method: str = "mv"
     adjudication_threshold: float = 0.6
+    gold_rate: float = 0.0
+    train_on_weak: bool = False
+    weak_min_confidence: float = 0.9
     instructions: str
     labels: list[Label]
     created_at: datetime | None
@@ -227,6 +234,18 @@ class Item(Output):
     data: dict[str, Any]
     priority: float
     n_done: int
+
+
+class GoldItem(Output):
+    item: str = Field(description="The external id given at import")
+    label: str = Field(description="The known answer")
+    source: str
+    answers: int | None = Field(default=None, description="Current label answers to it")
+    correct: int | None = Field(default=None, description="Those equal to the known answer")
+
+
+class GoldList(Output):
+    items: list[GoldItem]
 
 
 class ItemEnvelope(Output):
@@ -324,6 +343,9 @@ class Round(Output):
     cold_start: bool
     n_labels: int | None
     n_ranked: int | None
+    n_weak_labels: int | None = Field(
+        default=None, description="Weak labels the round trained on (train_on_weak)"
+    )
     cv_accuracy: float | None
     cv_macro_f1: float | None
     duration_s: float | None

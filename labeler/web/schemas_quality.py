@@ -41,6 +41,12 @@ class DawidSkeneRater(Output):
     confusion: list[list[float | None]] = Field(description="[true][observed]: P(observed | true)")
 
 
+class GoldScore(Output):
+    answers: int = Field(description="Label answers on gold items")
+    correct: int = Field(description="Those equal to the known answer")
+    accuracy: float | None = Field(description="correct / answers; null without any")
+
+
 class RaterQuality(Output):
     answers: int
     labels: int
@@ -51,6 +57,9 @@ class RaterQuality(Output):
     loo_scored: int
     mean_kappa: float | None
     flagged: bool
+    gold: GoldScore | None = Field(
+        default=None, description="Accuracy on the project's gold items (known answers)"
+    )
     dawid_skene: DawidSkeneRater | None
 
 

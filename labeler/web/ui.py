@@ -37,11 +37,13 @@ def _parse_int(form: Any, field: str) -> int:
     return int(raw)
 
 
-def _parse_float(form: Any, field: str) -> float:
-    """A decimal number typed into a form ("0.6", ".6", "1"); its bounds are the model's."""
+def _parse_float(form: Any, field: str) -> float | None:
+    """A decimal number typed into a form, None when left empty; its bounds are the model's."""
     raw = (form.get(field) or "").strip()
-    if not re.fullmatch(r"-?(?:[0-9]{1,6}(?:\.[0-9]{0,9})?|\.[0-9]{1,9})", raw):
-        raise BadInput(f"{field} must be a number", {"field": field})
+    if not raw:
+        return None
+    if not re.fullmatch(r"-?[0-9]{0,6}(?:\.[0-9]{1,6})?", raw) or raw in ("-", "."):
+        raise BadInput(f"{field} must be a number such as 0.1", {"field": field})
     return float(raw)
 
 
@@ -162,6 +164,11 @@ def save_settings(pid: str) -> Any:
                 "adjudication_threshold": _parse_float(request.form, "adjudication_threshold")
                 if request.form.get("adjudication_threshold")
                 else None,
+                "gold_rate": _parse_float(request.form, "gold_rate"),
+                "train_on_weak": request.form.get("train_on_weak") == "on"
+                if "weak_min_confidence" in request.form
+                else None,
+                "weak_min_confidence": _parse_float(request.form, "weak_min_confidence"),
             },
         )
         project_service.update_project(project, patch)

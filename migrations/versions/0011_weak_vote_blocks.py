@@ -7,7 +7,7 @@ existing votes move into one block per LF.
 Reviewed by hand.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-03 09:50:00
 
 """
@@ -16,7 +16,7 @@ import numpy as np
 import sqlalchemy as sa
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -6,6 +6,7 @@ A standalone script (pytest does not collect ``bench_*.py``)::
     python tests/benchmarks/bench_assignment.py                       # 100k items, 5 s + 30 s
     python tests/benchmarks/bench_assignment.py --sizes 100000,1000000 --json bench.json
     python tests/benchmarks/bench_assignment.py --items 2000 --duration 5 --warmup 1   # smoke
+    python tests/benchmarks/bench_assignment.py --items 20000 --gold-items 200 --gold-rate 0.2   # the gold path
 
 For every (size, gunicorn setting) it
 
@@ -70,8 +71,14 @@ AIM_SIZE_RATIO = 1.20
 
 
 # --------------------------------------------------------------------------- setup
-def create_database(n_items: int, n_raters: int) -> dict[str, Any]:
-    """A fresh database with the real schema, one project, ``n_items`` items, raters."""
+def create_database(
+    n_items: int, n_raters: int, gold_items: int = 0, gold_rate: float = 0.0
+) -> dict[str, Any]:
+    """A fresh database with the real schema, one project, ``n_items`` items, raters.
+
+    ``gold_items`` of the items (spread over the id range) are gold items, served at
+    ``gold_rate`` (the gold path of ``next``).
+    """
     import sqlalchemy as sa
 
     name = f"labeler_bench_{uuid.uuid4().hex[:10]}"
@@ -81,13 +88,15 @@ def create_database(n_items: int, n_raters: int) -> dict[str, Any]:
     admin.dispose()
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     try:
-        return _fill_database(name, url, n_items, n_raters)
+        return _fill_database(name, url, n_items, n_raters, gold_items, gold_rate)
     except BaseException:
         drop_database(name)
         raise
 
 
-def _fill_database(name: str, url: str, n_items: int, n_raters: int) -> dict[str, Any]:
+def _fill_database(
+    name: str, url: str, n_items: int, n_raters: int, gold_items: int, gold_rate: float
+) -> dict[str, Any]:
     import sqlalchemy as sa
 
     from labeler import create_app
@@ -129,6 +138,24 @@ def _fill_database(name: str, url: str, n_items: int, n_raters: int) -> dict[str
             """,
             {"pid": pid, "n": n_items},
         )
+        if gold_items:
+            step = max(n_items // gold_items, 1)
+            conn.exec_driver_sql(
+                "UPDATE items SET is_gold = true, is_open = false WHERE project_id = %(pid)s"
+                " AND external_id IN (SELECT 'x' || g FROM generate_series(1, %(n)s, %(step)s) g"
+                " LIMIT %(gold)s)",
+                {"pid": pid, "n": n_items, "step": step, "gold": gold_items},
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO gold_labels (project_id, item_id, label, source, created_at)"
+                " SELECT %(pid)s, id, %(label)s, 'engineer', now() FROM items"
+                " WHERE project_id = %(pid)s AND is_gold",
+                {"pid": pid, "label": LABELS[0]},
+            )
+            conn.exec_driver_sql(
+                "UPDATE projects SET gold_rate = %(r)s WHERE id = %(pid)s",
+                {"pid": pid, "r": gold_rate},
+            )
     engine.dispose()
     # Set hint bits and the visibility map now, so autovacuum does not start mid-run. Only
     # the items: analyzing the empty annotations and leases tables would tell the planner
@@ -173,8 +200,9 @@ def check_invariants(url: str, pid: int, accepted_ids: list[int]) -> dict[str, A
         q = conn.exec_driver_sql
         per_item_max = q(
             "SELECT coalesce(max(n), 0), count(*) FILTER (WHERE n > %(k)s) FROM ("
-            " SELECT item_id, count(*) AS n FROM annotations"
-            " WHERE project_id = %(p)s AND is_current AND kind <> 'skip' GROUP BY item_id) t",
+            " SELECT a.item_id, count(*) AS n FROM annotations a JOIN items i ON i.id = a.item_id"
+            " WHERE a.project_id = %(p)s AND a.is_current AND a.kind <> 'skip'"
+            " AND NOT i.is_gold GROUP BY a.item_id) t",
             {"p": pid, "k": OVERLAP},
         ).one()
         twice = q(
@@ -183,7 +211,8 @@ def check_invariants(url: str, pid: int, accepted_ids: list[int]) -> dict[str, A
             {"p": pid},
         ).scalar_one()
         over_budget = q(
-            "SELECT count(*) FROM items WHERE project_id = %(p)s AND n_done + n_leased > %(k)s",
+            "SELECT count(*) FROM items WHERE project_id = %(p)s AND n_done + n_leased > %(k)s"
+            " AND NOT is_gold",
             {"p": pid, "k": OVERLAP},
         ).scalar_one()
         stored = {
@@ -518,7 +547,7 @@ def _summary(lat_s: list[float]) -> dict[str, Any]:
 
 def run_once(size: int, workers: int, threads: int, args: argparse.Namespace) -> dict[str, Any]:
     print(f"\n== {size:,} items, gunicorn {workers} workers x {threads} threads ==", flush=True)
-    setup = create_database(size, args.raters)
+    setup = create_database(size, args.raters, args.gold_items, args.gold_rate)
     print(f"   database {setup['name']} ready in {setup['setup_s']:.1f} s", flush=True)
     try:
         result = _measure(size, workers, threads, args, setup)
@@ -955,6 +984,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     ap.add_argument(
         "--skip-rate", type=float, default=0.0, help="fraction of answers that are skips"
+    )
+    ap.add_argument(
+        "--gold-items",
+        type=int,
+        default=0,
+        help="gold items in the project (served to every rater once; not held to overlap)",
+    )
+    ap.add_argument(
+        "--gold-rate", type=float, default=0.0, help="project.gold_rate (0 to 0.5; default 0)"
     )
     ap.add_argument("--json", dest="json_path", default=None, help="write the results here")
     ap.add_argument(

@@ -21,14 +21,19 @@ from sqlalchemy import func, select
 
 from labeler.extensions import db
 from labeler.models import GoldLabel, Item
-from labeler.services import importing, projects
+from labeler.services import gold, importing, projects
 from labeler.services.weak import model as weak_model
 from labeler.services.weak import votes
 from tests.integration.test_pages import login
 
 # Distinctive label names, so that a count of them means something.
 LABELS = ["zqxgoldyes", "zqxgoldno", "zqxgoldmaybe"]
-HIDDEN_KEYS = re.compile(r"_gold|gold_label|weak_labels|_weak|wrench_", re.IGNORECASE)
+# Hidden keys as data carries them (``_gold``, ``_gold_label``, ``_weak_labels``, WRENCH's
+# ``weak_labels``): not inside a longer word, so settings such as ``train_on_weak`` or a
+# round's ``n_weak_labels`` (names, not data) do not count, while every hidden key does.
+HIDDEN_KEYS = re.compile(
+    r"(?<![a-z0-9])(?:_gold|_weak)|gold_label|(?<![a-z0-9_])weak_labels|wrench_", re.IGNORECASE
+)
 WRENCH = {
     str(k): {
         "label": k % 3,
@@ -59,6 +64,11 @@ def _setup(make_user: Any) -> tuple[Any, str, dict[str, int]]:
         importing.import_file(project, io.BytesIO(json.dumps(wrench).encode()), "wrench")
         jsonl = "".join(json.dumps(r) + "\n" for r in records).encode()
         importing.import_file(project, io.BytesIO(jsonl), "jsonl")
+        if name == "evaluated":
+            # Two of them are gold items too (served at gold_rate 0 here, so both walks
+            # meet the same items): nothing a rater reads may tell them apart.
+            for record in JSONL[:2]:
+                gold.mark(project, record["id"], record["_gold"])
         ids[name] = project.id
     # The label model's output is weak-supervision data too: it must not reach a rater.
     fitted = weak_model.fit(projects.find_project(ids["evaluated"]), "majority")

@@ -56,14 +56,14 @@ lf = {{ values = ["kw", "{lf_id}"] }}
 "path.lf" = {{ dictionary = "lf", probability = 0.9 }}
 
 [[operations]]
-include-path-regex = "/(annotations|adjudication)$"
+include-path-regex = "/(annotations|adjudication|gold)$"
 parameters = {{ "body.label" = {{ dictionary = "label", probability = 0.7 }} }}
 
 # Validity that depends on data, not on the schema: a label outside this project's
-# set (an answer, an adjudication), or an import row without the project's text field,
+# set (an answer, an adjudication, a gold item's known answer), or an import row without the project's text field,
 # is a 400 by design.
 [[operations]]
-include-path-regex = "/(annotations|items|adjudication)$"
+include-path-regex = "/(annotations|items|adjudication|gold)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
 
 # Also data: an agreement slice naming a label or a rater the project does not have, or

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from labeler.extensions import db
 from labeler.models import Annotation, AnnotationKind, Item, Membership, Project, User
+from labeler.models.items import open_after
 from labeler.models.types import utcnow
 from labeler.services.errors import Conflict
 from labeler.services.importing.common import (
@@ -195,6 +196,6 @@ def _recount(project: Project, item_ids: set[int]) -> None:
     db.session.execute(
         update(Item)
         .where(Item.id.in_(sorted(item_ids)))
-        .values(n_done=done, is_open=(done + Item.n_leased) < project.overlap)
+        .values(n_done=done, is_open=open_after(done + Item.n_leased, project.overlap))
         .execution_options(synchronize_session=False)
     )

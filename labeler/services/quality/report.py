@@ -24,7 +24,8 @@ from labeler.models.types import utcnow
 from labeler.quality import agreement as ag
 from labeler.quality.consensus import leave_one_out_majority
 from labeler.quality.hlp import human_level
-from labeler.quality.raters import LABEL, SKIP, UNSURE, dawid_skene, rater_stats
+from labeler.quality.raters import LABEL, SKIP, UNSURE, dawid_skene, gold_accuracy, rater_stats
+from labeler.services import gold as gold_service
 from labeler.services.errors import BadInput
 from labeler.services.exporting import spreadsheet_safe
 from labeler.services.quality.fetch import int_matrix
@@ -140,6 +141,21 @@ def _latest_model(project: Project) -> dict[str, Any] | None:
     }
 
 
+def _gold_rows(project: Project, item_ids: np.ndarray) -> np.ndarray:
+    """Per item code: the position of its gold answer for the project's gold items, else -1."""
+    positions = {lb.name: lb.position for lb in project.labels}
+    out = np.full(len(item_ids), -1, dtype=np.int64)
+    answers = gold_service.gold_answers(project)
+    if answers and len(item_ids):
+        ids = np.fromiter(answers, dtype=np.int64, count=len(answers))
+        codes = np.searchsorted(item_ids, ids)
+        codes = np.minimum(codes, len(item_ids) - 1)
+        found = item_ids[codes] == ids
+        pos = np.array([positions.get(answers[int(i)], -1) for i in ids], dtype=np.int64)
+        out[codes[found]] = pos[found]
+    return out
+
+
 def _names(model: type[Any], ids: np.ndarray, column: Any) -> dict[int, str]:
     if len(ids) == 0:
         return {}
@@ -170,6 +186,8 @@ def agreement_report(
 
     is_label = ans.kind == LABEL
     item, rater, label = ans.item[is_label], ans.rater[is_label], ans.label[is_label]
+    gold = _gold_rows(project, ans.item_ids)
+    gold_n, gold_ok, gold_acc = gold_accuracy(rater, item, label, gold, n_raters)
     if where.label is not None:
         # One class: its agreement one-vs-rest ("X" against "not X").
         label = (label != names.index(where.label)).astype(np.int64)
@@ -241,6 +259,11 @@ def agreement_report(
             "loo_scored": int(stats.loo_scored[r]),
             "mean_kappa": _num(mean_kappa[r]),
             "flagged": bool(stats.flagged[r]),
+            "gold": {
+                "answers": int(gold_n[r]),
+                "correct": int(gold_ok[r]),
+                "accuracy": _num(gold_acc[r]),
+            },
             "dawid_skene": None
             if ds is None
             else {

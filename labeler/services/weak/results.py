@@ -66,6 +66,31 @@ def current_decisions(project_id: int, item_ids: Sequence[int] | None = None) ->
     return list(db.session.scalars(select(Adjudication).where(Adjudication.id.in_(newest))))
 
 
+def confident_labels(project: Project, min_confidence: float) -> dict[int, tuple[int, float]]:
+    """Item id -> (label position, confidence) of the newest runs' labels at least that
+    confident, for active learning (``project.train_on_weak``).
+
+    The label model wins over propagation where both label an item (the export's
+    order). One query per run, on the run's rows; nothing else of the item is read.
+    """
+    out: dict[int, tuple[int, float]] = {}
+    n_labels = len(project.label_names)
+    runs = current_runs(project.id)
+    for kind in reversed(SOURCES):  # propagation first, so the label model overwrites it
+        if kind not in runs:
+            continue
+        for item_id, label, confidence in db.session.execute(
+            select(WeakResult.item_id, WeakResult.label, WeakResult.confidence).where(
+                WeakResult.run_id == runs[kind],
+                WeakResult.label >= 0,
+                WeakResult.confidence >= min_confidence,
+            )
+        ):
+            if label < n_labels:
+                out[int(item_id)] = (int(label), float(confidence))
+    return out
+
+
 def adjudicated_for(project: Project, item_ids: list[int]) -> dict[int, tuple[str, float]]:
     """item id -> (label, 1.0): the current adjudicated label (an expert's decision wins
     over every other source) of those of ``item_ids`` that have one."""

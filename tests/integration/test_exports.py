@@ -128,11 +128,10 @@ def test_split_is_stratified_balanced_and_reproducible(app: Any, monkeypatch: An
     for r in rows:
         per_class.setdefault(r["label"], Counter())[r["split"]] += 1
     assert per_class == {
-        "a": Counter(train=7, dev=3, test=2) if per_class["a"]["dev"] == 3 else per_class["a"],
+        "a": Counter(train=7, dev=3, test=2),  # 7.2, 2.4, 2.4: the tie goes to dev
         "b": Counter(train=6, dev=2, test=2),
         "c": Counter(train=1, dev=1, test=1),
     }
-    assert sum(per_class["a"].values()) == 12 and per_class["a"]["train"] == 7
     # Same seed, another chunk size: the same split; another seed: another split.
     monkeypatch.setattr(exporting.rows, "CHUNK", 4)
     again = _jsonl(project, split="0.6,0.2,0.2", seed=7, annotations=False)

@@ -65,8 +65,17 @@ def file_name(project: Project, fmt: str) -> str:
 
 
 def stream(project: Project, options: ExportOptions) -> Iterator[bytes]:
-    """The export as byte pieces (the HTTP body; ``hf`` is a zip of the layout)."""
-    return write(prepare(project, options), options.format)
+    """The export as byte pieces (the HTTP body; ``hf`` is a zip of the layout).
+
+    A generator: nothing runs until the first piece is asked for, and then in the
+    session of whoever iterates (a streamed response runs after its view returned,
+    so the project is read again by id rather than used detached).
+    """
+    from labeler.extensions import db
+
+    project_id = project.id
+    ctx = prepare(db.session.get_one(Project, project_id), options)
+    yield from write(ctx, options.format)
 
 
 def iter_rows(project_id: int, options: ExportOptions | None = None) -> Iterator[dict[str, Any]]:

@@ -87,6 +87,8 @@ def project_page(pid: str) -> Any:
         strategies=project_service.STRATEGIES,
         import_formats=importing.FORMATS,
         export_formats=list(exporting.FORMATS),
+        export_methods=exporting.METHODS,
+        export_fields=exporting.ExportOptions.model_fields,
         job=job.as_dict() if job is not None else None,
         recent_jobs=[j.as_dict() for j in jobs.recent_jobs(project)],
         rounds=rounds,

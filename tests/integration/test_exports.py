@@ -7,6 +7,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -21,7 +22,7 @@ from labeler.services import assignment, exporting, importing, projects, users
 from labeler.services.exporting import ExportOptions, formats
 from labeler.services.inputs import check
 from labeler.services.weak import apply, lfs, model
-from tests.factories import gen_items, gen_project
+from tests.factories import gen_items, gen_project, gen_user
 
 
 def test_csv_cells_that_look_like_formulas_are_escaped(app: Any, make_user: Any) -> None:
@@ -270,3 +271,23 @@ def test_cli_export_with_options_writes_the_manifest(app: Any, tmp_path: Path) -
     assert json.loads((tmp_path / "c.jsonl.manifest.json").read_text())["rows"] == 2
     bad = app.test_cli_runner().invoke(main, ["export", "cli", "--out", str(out), "--split", "1,1,1"])
     assert bad.exit_code != 0 and "split" in bad.output
+
+
+def test_the_project_page_form_asks_for_the_declared_options(app: Any, client: Any) -> None:
+    from tests.integration.test_pages import login
+
+    eng, _ = gen_user("eng", "engineer")
+    project = gen_project("page", ["pos", "neg"], items=2, members=[eng])
+    _crowd(project, {"i0": ["pos"]})
+    login(client, "eng")
+    html = client.get(f"/projects/{project.id}").get_data(as_text=True)
+    form = html[html.index('class="stack export-form"') :]
+    form = form[: form.index("</form>")]
+    names = set(re.findall(r'name="([a-z_]+)"', form))
+    assert names == set(ExportOptions.model_fields)  # every option, nothing else
+    # The form's defaults, submitted as a browser would: a download.
+    defaults = dict(re.findall(r'name="([a-z_]+)"[^>]*value="([^"]*)"', form))
+    got = client.get(f"/api/v1/projects/{project.id}/export", query_string={
+        **defaults, "format": "csv", "annotations": "true", "lf_votes": "false", "split": ""})  # fmt: skip
+    assert got.status_code == 200 and "attachment" in got.headers["Content-Disposition"]
+    assert list(csv.DictReader(io.StringIO(got.data.decode())))[0]["label"] == "pos"

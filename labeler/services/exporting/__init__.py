@@ -35,13 +35,14 @@ from labeler.services.exporting.formats import (
     spreadsheet_safe,
     write,
 )
-from labeler.services.exporting.options import FORMATS, SOURCES, ExportOptions
+from labeler.services.exporting.options import FORMATS, METHODS, SOURCES, ExportOptions
 from labeler.services.exporting.rows import CHUNK, ExportContext, final_label, prepare
 from labeler.services.exporting.rows import iter_rows as _ctx_rows
 
 __all__ = [
     "CHUNK",
     "FORMATS",
+    "METHODS",
     "SOURCES",
     "ExportContext",
     "ExportOptions",

@@ -187,8 +187,11 @@ def import_annotations_cmd(project_ref: str, file: Path) -> None:
 @main.command("export")
 @click.argument("project_ref", metavar="PROJECT")
 @click.option(
-    "--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet", "label-studio", "hf"]),
-    default="jsonl", help="hf: a directory that datasets.load_dataset reads",
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv", "parquet", "label-studio", "hf"]),
+    default="jsonl",
+    help="hf: a directory that datasets.load_dataset reads",
 )
 @click.option("--out", type=click.Path(path_type=Path), required=True)
 @click.option("--consensus", type=click.Choice(["mv", "wawa", "dawid-skene"]), default=None)

@@ -141,7 +141,7 @@ class Client:
     # ------------------------------------------------------------ scripted raters
     def next(self, project: int | str) -> dict[str, Any] | None:
         """The next item leased to this user, ``{"item": {...}, ...}``; None when none is left."""
-        return self._json("GET", f"/projects/{self._project(project)}/next")  # type: ignore[no-any-return]
+        return self._json("GET", f"/projects/{self._project(project)}/next")
 
     def annotate(
         self, project: int | str, item_id: str, label: str, duration_ms: int | None = None
@@ -152,4 +152,4 @@ class Client:
             body["duration_ms"] = duration_ms
         item = urllib.parse.quote(str(item_id), safe="")
         path = f"/projects/{self._project(project)}/items/{item}/annotations"
-        return self._json("POST", path, body)  # type: ignore[no-any-return]
+        return self._json("POST", path, body)

@@ -82,7 +82,11 @@ def test_rows_carry_final_label_source_confidence_raters_and_agreement(app: Any)
     # A tie has no label; one answer has no agreement; a skip is an answer, not a vote.
     assert (rows["i1"]["label"], rows["i1"]["source"], rows["i1"]["n_raters"]) == (None, None, 2)
     assert rows["i1"]["agreement"] == pytest.approx(0.5)
-    assert (rows["i2"]["label"], rows["i2"]["n_raters"], rows["i2"]["agreement"]) == ("neg", 1, None)
+    assert (rows["i2"]["label"], rows["i2"]["n_raters"], rows["i2"]["agreement"]) == (
+        "neg",
+        1,
+        None,
+    )
     assert [a["kind"] for a in rows["i2"]["annotations"]] == ["label", "skip"]
     assert rows["i3"] == {
         "id": "i3", "data": {"text": "t3"}, "annotations": [], "label": None, "source": None,
@@ -102,7 +106,9 @@ def test_lf_votes_by_name_and_the_manifest_records_versions(app: Any, tmp_path: 
     gen_items(project, records=[{"external_id": f"i{k}", "data": {"text": t}}
                                 for k, t in enumerate(["good", "bad", "meh"])])  # fmt: skip
     lfs.save_lf(project, {"kind": "keyword", "name": "good", "label": "pos", "words": ["good"]})
-    lfs.save_lf(project, {"kind": "keyword", "name": "good", "label": "pos", "words": ["good", "meh"]})
+    lfs.save_lf(
+        project, {"kind": "keyword", "name": "good", "label": "pos", "words": ["good", "meh"]}
+    )
     lfs.save_lf(project, {"kind": "keyword", "name": "bad", "label": "neg", "words": ["bad"]})
     apply.apply_stale(project)
     assert model.fit(project, "majority").status == "done"
@@ -189,7 +195,11 @@ def test_hf_layout_loads_with_datasets_as_a_class_label(app: Any, tmp_path: Path
     out = tmp_path / "hf"
     opts = check(ExportOptions, {"format": "hf", "split": "0.5,0.5,0"})
     manifest = exporting.export_to_file(project, opts, out)
-    assert sorted(p.name for p in out.iterdir()) == ["README.md", "data.parquet", "dataset_info.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "README.md",
+        "data.parquet",
+        "dataset_info.json",
+    ]
     assert manifest["files"]["data.parquet"] == manifest["sha256"]
     ds = datasets.load_dataset("parquet", data_files=str(out / "data.parquet"), split="train")
     label = ds.features["label"]
@@ -269,7 +279,9 @@ def test_cli_export_with_options_writes_the_manifest(app: Any, tmp_path: Path) -
     rows = [json.loads(x) for x in out.read_text().splitlines()]
     assert rows[0]["split"] == "train" and "annotations" not in rows[0]
     assert json.loads((tmp_path / "c.jsonl.manifest.json").read_text())["rows"] == 2
-    bad = app.test_cli_runner().invoke(main, ["export", "cli", "--out", str(out), "--split", "1,1,1"])
+    bad = app.test_cli_runner().invoke(
+        main, ["export", "cli", "--out", str(out), "--split", "1,1,1"]
+    )
     assert bad.exit_code != 0 and "split" in bad.output
 
 

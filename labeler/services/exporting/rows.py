@@ -15,7 +15,7 @@ size of the data.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +38,7 @@ from labeler.services.weak import results as weak_results
 
 __all__ = ["CHUNK", "ExportContext", "final_label", "iter_rows", "prepare"]
 
-CHUNK = 1000
+CHUNK = 2000
 _NO_CONSENSUS = ItemConsensus(None, None, 0, None)
 
 
@@ -124,7 +124,8 @@ def prepare(project: Project, options: ExportOptions) -> ExportContext:
     lfs = {
         lf_id: (name, version)
         for lf_id, name, version in db.session.execute(
-            select(LabelingFunction.id, LabelingFunction.name, LabelingFunction.version).join(
+            select(LabelingFunction.id, LabelingFunction.name, LabelingFunction.version)
+            .join(
                 newest,
                 (LabelingFunction.name == newest.c.name)
                 & (LabelingFunction.version == newest.c.version),
@@ -161,16 +162,24 @@ def prepare(project: Project, options: ExportOptions) -> ExportContext:
     return ctx
 
 
-def _chunks(project_id: int, chunk: int, *columns: Any) -> Iterator[list[Any]]:
-    """Keyset pages of ``(Item.id, *columns)`` in id order; each page ends its transaction."""
+def _chunks(project_id: int, chunk: int, *columns: Any) -> Iterator[Sequence[Any]]:
+    """Keyset pages of ``(Item.id, *columns)`` in id order; each page ends its transaction.
+
+    Core rows (``session.connection()``), not ORM ones: the ORM's per-row
+    bookkeeping cost more than the query on a 300,000-item export.
+    """
     last_id = 0
     while True:
-        page = db.session.execute(
-            select(Item.id, *columns)
-            .where(Item.project_id == project_id, Item.id > last_id)
-            .order_by(Item.id)
-            .limit(chunk)
-        ).all()
+        page = (
+            db.session.connection()
+            .execute(
+                select(Item.id, *columns)
+                .where(Item.project_id == project_id, Item.id > last_id)
+                .order_by(Item.id)
+                .limit(chunk)
+            )
+            .all()
+        )
         if not page:
             return
         last_id = page[-1].id
@@ -179,7 +188,9 @@ def _chunks(project_id: int, chunk: int, *columns: Any) -> Iterator[list[Any]]:
         db.session.commit()
 
 
-def _labels(ctx: ExportContext, ids: list[int]) -> dict[int, tuple[str | None, str | None, float | None]]:
+def _labels(
+    ctx: ExportContext, ids: list[int]
+) -> dict[int, tuple[str | None, str | None, float | None]]:
     """item id -> (label, source, confidence) of a chunk, min_confidence applied."""
     weak = weak_results.labels_for(ctx.project, ctx.runs, ids)
     decided = weak_results.adjudicated_for(ctx.project, ids)
@@ -227,7 +238,7 @@ def iter_rows(ctx: ExportContext, chunk: int = CHUNK) -> Iterator[dict[str, Any]
     for page in _chunks(ctx.project.id, chunk, Item.external_id, Item.data):
         ids = [p.id for p in page]
         labels = _labels(ctx, ids)
-        answers = _answers(ids, names) if opts.annotations else {}
+        answers = _answers(ctx.project.id, ids, names) if opts.annotations else {}
         votes = _lf_votes(ctx, ids, label_names) if opts.lf_votes else {}
         for p in page:
             label, source, confidence = labels[p.id]
@@ -257,35 +268,53 @@ def iter_rows(ctx: ExportContext, chunk: int = CHUNK) -> Iterator[dict[str, Any]
             ctx.progress(len(page))
 
 
-def _answers(ids: list[int], names: dict[int, str]) -> dict[int, list[dict[str, Any]]]:
-    """item id -> its current answers (rater name, label, kind, time, duration), oldest first."""
-    rows = db.session.execute(
-        select(
-            Annotation.item_id,
-            Annotation.rater_id,
-            Annotation.kind,
-            Annotation.label,
-            Annotation.created_at,
-            Annotation.duration_ms,
+def _answers(
+    project_id: int, ids: list[int], names: dict[int, str]
+) -> dict[int, list[dict[str, Any]]]:
+    """item id -> its current answers (rater name, label, kind, time, duration), oldest first.
+
+    ``ids`` are one keyset page (ascending): the answers are read as the range
+    ``ids[0]..ids[-1]`` of the (project, item) index rather than a long IN list.
+    """
+    rows = (
+        db.session.connection()
+        .execute(
+            select(
+                Annotation.item_id,
+                Annotation.rater_id,
+                Annotation.kind,
+                Annotation.label,
+                Annotation.created_at,
+                Annotation.duration_ms,
+            )
+            .where(
+                Annotation.project_id == project_id,
+                Annotation.item_id >= ids[0],
+                Annotation.item_id <= ids[-1],
+                Annotation.is_current,
+            )
+            .order_by(Annotation.item_id, Annotation.id)
         )
-        .where(Annotation.item_id.in_(ids), Annotation.is_current)
-        .order_by(Annotation.id)
-    ).all()
-    missing = {r.rater_id for r in rows} - names.keys()
+        .all()
+    )
+    missing = {r[1] for r in rows} - names.keys()
     if missing:
         found = db.session.execute(select(User.id, User.name).where(User.id.in_(missing)))
         names.update({uid: name for uid, name in found})
     out: dict[int, list[dict[str, Any]]] = {}
-    for r in rows:
-        out.setdefault(r.item_id, []).append(
-            {
-                "rater": names.get(r.rater_id),
-                "label": r.label,
-                "kind": r.kind,
-                "created_at": r.created_at.isoformat(),
-                "duration_ms": r.duration_ms,
-            }
-        )
+    for item_id, rater_id, kind, label, created_at, duration_ms in rows:
+        answer = {
+            "rater": names.get(rater_id),
+            "label": label,
+            "kind": kind,
+            "created_at": created_at.isoformat(),
+            "duration_ms": duration_ms,
+        }
+        got = out.get(item_id)
+        if got is None:
+            out[item_id] = [answer]
+        else:
+            got.append(answer)
     return out
 
 

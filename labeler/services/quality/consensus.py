@@ -42,7 +42,7 @@ def project_consensus(project: Project, method: str | None = None) -> dict[int, 
     if method != "mv":
         raise NotImplementedError(f"consensus {method!r} comes with the adjudication branch")
     out: dict[int, ItemConsensus] = {}
-    rows = db.session.execute(
+    rows = db.session.connection().execute(
         select(Annotation.item_id, Annotation.label)
         .where(
             Annotation.project_id == project.id,
@@ -52,16 +52,28 @@ def project_consensus(project: Project, method: str | None = None) -> dict[int, 
         .order_by(Annotation.item_id)
         .execution_options(yield_per=20_000)
     )
-    current, votes = None, []
+    # Items with the same answers share one (immutable) ItemConsensus: with a few
+    # raters per item there are few distinct answer sets, so memory is the dict alone.
+    shared: dict[tuple[str, ...], ItemConsensus] = {}
+    current: int | None = None
+    votes: list[str] = []
     for item_id, label in rows:
         if item_id != current:
             if votes:
-                out[current] = _consensus(votes)  # type: ignore[index]
+                out[current] = _shared(shared, votes)  # type: ignore[index]
             current, votes = item_id, []
         votes.append(label)
     if votes:
-        out[current] = _consensus(votes)  # type: ignore[index]
+        out[current] = _shared(shared, votes)  # type: ignore[index]
     return out
+
+
+def _shared(shared: dict[tuple[str, ...], ItemConsensus], votes: list[str]) -> ItemConsensus:
+    key = tuple(sorted(votes))
+    got = shared.get(key)
+    if got is None:
+        got = shared[key] = _consensus(votes)
+    return got
 
 
 def _consensus(votes: list[str]) -> ItemConsensus:

@@ -19,6 +19,7 @@ from labeler.cli import main
 from labeler.extensions import db
 from labeler.models import Item
 from labeler.services import assignment, exporting, importing, projects, users
+from labeler.services.errors import BadInput
 from labeler.services.exporting import ExportOptions, formats
 from labeler.services.inputs import check
 from labeler.services.weak import apply, lfs, model
@@ -303,3 +304,17 @@ def test_the_project_page_form_asks_for_the_declared_options(app: Any, client: A
         **defaults, "format": "csv", "annotations": "true", "lf_votes": "false", "split": ""})  # fmt: skip
     assert got.status_code == 200 and "attachment" in got.headers["Content-Disposition"]
     assert list(csv.DictReader(io.StringIO(got.data.decode())))[0]["label"] == "pos"
+
+
+def test_consensus_methods_and_a_bad_label_studio_answer(app: Any, tmp_path: Path) -> None:
+    project = gen_project("agg", ["pos", "neg"], items=3, overlap=3)
+    _crowd(project, {"i0": ["pos", "pos", "neg"], "i1": ["neg", "neg", "neg"], "i2": ["pos"]})
+    for method in ("wawa", "dawid-skene"):
+        rows = _jsonl(project, consensus=method)
+        assert [r["label"] for r in rows] == ["pos", "neg", "pos"], method
+        assert rows[1]["confidence"] == pytest.approx(1.0) and rows[0]["n_raters"] == 3
+    bad = b'[{"id": "z", "data": {"text": "x"}, "annotations": [{"completed_by": "a", "result": [{"type": "choices", "value": {"choices": ["maybe"]}}]}]}]'
+    with pytest.raises(BadInput) as err:
+        importing.import_file(project, io.BytesIO(bad), "label-studio")
+    assert "maybe" in str(err.value) and err.value.details["errors"][0]["field"] == "annotations"
+    assert db.session.query(Item).filter_by(project_id=project.id, external_id="z").count() == 0

@@ -39,8 +39,10 @@ def _agreement(votes: list[str]) -> float | None:
 def project_consensus(project: Project, method: str | None = None) -> dict[int, ItemConsensus]:
     """item id -> consensus over current LABEL annotations (majority vote only here)."""
     method = method or "mv"
+    if method not in METHODS:
+        raise ValueError(f"unknown consensus method {method!r}")
     if method != "mv":
-        raise NotImplementedError(f"consensus {method!r} comes with the adjudication branch")
+        return _aggregated(project, method)
     out: dict[int, ItemConsensus] = {}
     rows = db.session.connection().execute(
         select(Annotation.item_id, Annotation.label)
@@ -79,3 +81,64 @@ def _shared(shared: dict[tuple[str, ...], ItemConsensus], votes: list[str]) -> I
 def _consensus(votes: list[str]) -> ItemConsensus:
     label, confidence = majority(votes)
     return ItemConsensus(label, confidence, len(votes), _agreement(votes))
+
+
+def _aggregated(project: Project, method: str) -> dict[int, ItemConsensus]:
+    """Wawa or Dawid-Skene: the label of highest posterior, and that posterior.
+
+    Dawid-Skene is crowd-kit's (through :func:`labeler.quality.raters.dawid_skene`);
+    Wawa is written out (crowd-kit's Wawa fails under scikit-learn 1.6+'s tags):
+    each rater weighs their agreement with the majority vote.
+    """
+    import numpy as np
+
+    from labeler.quality.raters import dawid_skene
+
+    names = project.label_names
+    code = {name: k for k, name in enumerate(names)}
+    rows = [
+        r
+        for r in db.session.connection().execute(
+            select(Annotation.item_id, Annotation.rater_id, Annotation.label).where(
+                Annotation.project_id == project.id,
+                Annotation.is_current,
+                Annotation.kind == AnnotationKind.LABEL.value,
+            )
+        )
+        if r[2] in code
+    ]
+    if not rows:
+        return {}
+    item_ids, item = np.unique(
+        np.fromiter((r[0] for r in rows), np.int64, len(rows)), return_inverse=True
+    )
+    _, rater = np.unique(
+        np.fromiter((r[1] for r in rows), np.int64, len(rows)), return_inverse=True
+    )
+    label = np.fromiter((code[r[2]] for r in rows), np.int64, len(rows))
+    n_items, n_raters, k = len(item_ids), int(rater.max()) + 1, len(names)
+    counts = np.zeros((n_items, k))
+    np.add.at(counts, (item, label), 1)
+    if method == "dawid-skene":
+        proba = dawid_skene(item, rater, label, n_items, n_raters, k).proba
+    else:
+        mv = counts.argmax(axis=1)
+        hits = np.bincount(rater, weights=(label == mv[item]), minlength=n_raters)
+        weight = hits / np.maximum(np.bincount(rater, minlength=n_raters), 1)
+        proba = np.zeros((n_items, k))
+        np.add.at(proba, (item, label), weight[rater])
+        proba /= np.maximum(proba.sum(axis=1, keepdims=True), 1e-12)
+    best = proba.argmax(axis=1)
+    top = proba[np.arange(n_items), best]
+    tie = (np.isclose(proba, top[:, None])).sum(axis=1) > 1
+    total = counts.sum(axis=1)
+    agree = counts.max(axis=1) / np.maximum(total, 1)
+    return {
+        int(item_ids[i]): ItemConsensus(
+            None if tie[i] else names[int(best[i])],
+            None if tie[i] else float(top[i]),
+            int(total[i]),
+            float(agree[i]) if total[i] >= 2 else None,
+        )
+        for i in range(n_items)
+    }

@@ -281,7 +281,7 @@ def test_cli_export_with_options_writes_the_manifest(app: Any, tmp_path: Path) -
     assert rows[0]["split"] == "train" and "annotations" not in rows[0]
     assert json.loads((tmp_path / "c.jsonl.manifest.json").read_text())["rows"] == 2
     bad = app.test_cli_runner().invoke(
-        main, ["export", "cli", "--out", str(out), "--split", "1,1,1"]
+        main, ["export", "cli", "--out", str(out), "--split", "0,1,1"]
     )
     assert bad.exit_code != 0 and "split" in bad.output
 
@@ -301,7 +301,8 @@ def test_the_project_page_form_asks_for_the_declared_options(app: Any, client: A
     # The form's defaults, submitted as a browser would: a download.
     defaults = dict(re.findall(r'name="([a-z_]+)"[^>]*value="([^"]*)"', form))
     got = client.get(f"/api/v1/projects/{project.id}/export", query_string={
-        **defaults, "format": "csv", "annotations": "true", "lf_votes": "false", "split": ""})  # fmt: skip
+        **defaults, "format": "csv", "consensus": "mv", "annotations": "true", "lf_votes": "false",
+        "split": ""})  # fmt: skip
     assert got.status_code == 200 and "attachment" in got.headers["Content-Disposition"]
     assert list(csv.DictReader(io.StringIO(got.data.decode())))[0]["label"] == "pos"
 

@@ -8,15 +8,17 @@ the same values with the same message naming the field.
 >>> opts = check(ExportOptions, {"sources": "human,label_model", "split": "0.8,0.1,0.1"})
 >>> opts.source_list(), opts.split_fractions()
 (('human', 'label_model'), (0.8, 0.1, 0.1))
->>> check(ExportOptions, {"split": "0.8,0.3,0.1"})
+>>> check(ExportOptions, {"split": "8,1,1"}).split
+'0.8,0.1,0.1'
+>>> check(ExportOptions, {"split": "0,1,1"})
 Traceback (most recent call last):
 ...
-labeler.services.errors.BadInput: split: Value error, the three fractions must sum to 1 (they sum to 1.2)
+labeler.services.errors.BadInput: split: Value error, give three weights train,dev,test such as 0.8,0.1,0.1 (train above 0)
 """
 
 from __future__ import annotations
 
-import math
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator
@@ -36,6 +38,13 @@ FORMATS: dict[str, str] = {
 SOURCES: tuple[str, ...] = ("adjudicated", "human", "label_model", "propagation")
 METHODS: tuple[str, ...] = ("mv", "wawa", "dawid-skene")
 SEED_MAX = 2**31 - 1
+_SOURCE = "(?:" + "|".join(SOURCES) + ")"
+# The documented patterns are the whole rule, so a value the document allows is accepted.
+SOURCES_PATTERN = rf"^{_SOURCE}(?:,{_SOURCE})*$"
+_NUM = r"[0-9]{1,6}(?:\.[0-9]{1,6})?"
+# At least one non-zero digit in the train weight: a split needs a train part.
+_POSITIVE = r"(?:[0-9]{0,5}[1-9][0-9]{0,5}(?:\.[0-9]{1,6})?|[0-9]{1,6}\.[0-9]{0,5}[1-9][0-9]{0,5})"
+SPLIT_PATTERN = rf"^(?:{_POSITIVE},{_NUM},{_NUM})?$"  # empty: no split (a blank form field)
 
 
 class ExportOptions(Input):
@@ -52,6 +61,7 @@ class ExportOptions(Input):
     sources: str = Field(
         default=",".join(SOURCES),
         max_length=64,
+        json_schema_extra={"pattern": SOURCES_PATTERN},
         description="Comma-separated sources a final label may come from, in priority order "
         "adjudicated > human > label_model > propagation",
     )
@@ -67,8 +77,9 @@ class ExportOptions(Input):
     split: str | None = Field(
         default=None,
         max_length=40,
-        description="Add a split column: train,dev,test fractions such as 0.8,0.1,0.1 "
-        "(stratified by final label, balanced per class)",
+        json_schema_extra={"pattern": SPLIT_PATTERN},
+        description="Add a split column: train,dev,test weights such as 0.8,0.1,0.1 or 8,1,1 "
+        "(normalized; stratified by final label, balanced per class)",
     )
     seed: Annotated[int, Field(ge=0, le=SEED_MAX)] = Field(
         default=0, description="The split's seed: the same seed gives the same split"
@@ -77,26 +88,22 @@ class ExportOptions(Input):
     @field_validator("sources")
     @classmethod
     def _sources(cls, value: str) -> str:
-        names = [n.strip() for n in value.split(",") if n.strip()]
-        unknown = [n for n in names if n not in SOURCES]
-        if unknown or not names:
+        if not re.fullmatch(SOURCES_PATTERN, value):
             raise ValueError(f"give one or more of {', '.join(SOURCES)}, comma-separated")
-        return ",".join(s for s in SOURCES if s in names)
+        names = value.split(",")
+        return ",".join(s for s in SOURCES if s in names)  # priority order, once each
 
     @field_validator("split")
     @classmethod
     def _split(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
+        if not value:
             return None
-        try:
-            parts = [float(p) for p in value.split(",")]
-        except ValueError:
-            raise ValueError("give three numbers train,dev,test such as 0.8,0.1,0.1") from None
-        if len(parts) != 3 or not all(math.isfinite(p) and 0 <= p <= 1 for p in parts):
-            raise ValueError("give three fractions between 0 and 1: train,dev,test")
-        if abs(sum(parts) - 1) > 1e-6:
-            raise ValueError(f"the three fractions must sum to 1 (they sum to {sum(parts):g})")
-        return ",".join(repr(p) for p in parts)
+        if not re.fullmatch(SPLIT_PATTERN, value):
+            raise ValueError(
+                "give three weights train,dev,test such as 0.8,0.1,0.1 (train above 0)"
+            )
+        parts = [float(p) for p in value.split(",")]
+        return ",".join(repr(round(p / sum(parts), 12)) for p in parts)
 
     def source_list(self) -> tuple[str, ...]:
         return tuple(self.sources.split(","))

@@ -5,7 +5,8 @@ is a label. This is what makes labeler's own Label Studio export import back
 without loss: ``completed_by`` is the rater (a name, or Label Studio's user id
 or ``{"email": ...}``), ``was_cancelled`` marks a skip (``labeler_kind`` says
 skip or unsure), ``lead_time`` is in seconds. Predictions are not answers and
-are ignored. The item rows themselves come from ``json_document``.
+are ignored, as are annotations with an empty result (no answer). The item
+rows themselves come from ``json_document``.
 """
 
 from __future__ import annotations
@@ -48,9 +49,20 @@ def label_studio_votes(stream: BinaryIO, labels: set[str]) -> Iterator[Vote | Pr
             except Invalid:
                 continue
             for ann in task["annotations"]:
+                if _empty(ann):
+                    continue  # no choice made and not cancelled: no answer to import
                 yield attempt(line, _vote, ann, line, item, labels)
     except Invalid:
         return
+
+
+def _empty(ann: Any) -> bool:
+    """An annotation that holds no answer: no result at all, and not a skip.
+
+    >>> _empty({"result": []}), _empty({"result": [], "was_cancelled": True})
+    (True, False)
+    """
+    return isinstance(ann, dict) and not ann.get("result") and not ann.get("was_cancelled")
 
 
 def _rater(value: Any) -> str:

@@ -188,20 +188,36 @@ def import_annotations_cmd(project_ref: str, file: Path) -> None:
 
 @main.command("export")
 @click.argument("project_ref", metavar="PROJECT")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv", "parquet", "label-studio", "hf"]),
+    default="jsonl",
+    help="hf: a directory that datasets.load_dataset reads",
+)
+@click.option("--out", type=click.Path(path_type=Path), required=True)
+@click.option("--consensus", type=click.Choice(["mv", "wawa", "dawid-skene"]), default=None)
+@click.option("--sources", default=None, help="e.g. adjudicated,human (default: all four)")
+@click.option("--min-confidence", type=float, default=None, help="lower: label left null")
+@click.option("--annotations/--no-annotations", default=True, help="per-rater answers")
+@click.option("--lf-votes", is_flag=True, help="each labeling function's vote")
+@click.option("--split", default=None, help="train,dev,test fractions, e.g. 0.8,0.1,0.1")
+@click.option("--seed", type=int, default=None, help="the split's seed (default 0)")
 @with_appcontext
-def export_cmd(project_ref: str, fmt: str, out: Path) -> None:
-    """Write one row per item with its annotations and final label."""
+def export_cmd(project_ref: str, fmt: str, out: Path, **options: Any) -> None:
+    """Write one row per item with its final label and provenance, and FILE.manifest.json."""
     from tqdm import tqdm
 
     from labeler.services import exporting, projects
+    from labeler.services.inputs import check
 
+    given = {k: v for k, v in options.items() if v is not None}
+    opts = check(exporting.ExportOptions, {"format": fmt, **given})
     proj = projects.find_project(project_ref)
     total = projects.project_progress(proj)["n_items"]
     with tqdm(total=total, unit="item", desc="export", file=sys.stderr, disable=None) as bar:
-        n = exporting.export_to_file(proj, fmt, out, progress=bar.update)
-    click.echo(f"wrote {n} items to {out}")
+        manifest = exporting.export_to_file(proj, opts, out, progress=bar.update)
+    click.echo(f"wrote {manifest['rows']} items to {out} (manifest: {out}.manifest.json)")
 
 
 main.add_command(agreement_cmd, "agreement")

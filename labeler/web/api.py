@@ -20,7 +20,7 @@ from labeler.models import Project, Role, User
 from labeler.services import assignment, exporting, importing, jobs, neighbours, queue, training
 from labeler.services import projects as project_service
 from labeler.services import users as user_service
-from labeler.services.errors import NotFound, ServiceError
+from labeler.services.errors import Forbidden, NotFound, ServiceError
 from labeler.services.inputs import ITEM_ID_MAX, is_reference
 from labeler.web import schemas as s
 from labeler.web.download import content_disposition
@@ -290,17 +290,46 @@ def undo(project: Project) -> Any:
 @bp.get("/projects/<pid>/export")
 @authenticated
 @declare(
-    "Stream one row per item (engineer, sme, admin)",
+    "Stream one row per item (engineer, sme, admin); LF votes for engineers and admins",
     query=s.ExportQuery,
-    responses={200: {"application/x-ndjson": s.ExportRow, "text/csv": None}},
+    responses={
+        200: {
+            "application/x-ndjson": s.ExportRow,
+            "text/csv": None,
+            "application/vnd.apache.parquet": None,
+            "application/json": None,
+            "application/zip": None,
+        }
+    },
     roles=(Role.ENGINEER, Role.SME),
 )
 def export(project: Project, query: s.ExportQuery) -> Any:
-    fmt = query.format
+    _may_see_votes(query)
     # The generator runs after this view returns: keep its own app context.
-    lines = exporting.export_lines(project.id, fmt)
-    headers = {"Content-Disposition": content_disposition(f"{project.name}.{fmt}")}
-    return Response(stream_with_context(lines), mimetype=exporting.FORMATS[fmt], headers=headers)
+    body = exporting.stream(project, query)
+    headers = {
+        "Content-Disposition": content_disposition(exporting.file_name(project, query.format))
+    }
+    mimetype = exporting.FORMATS[query.format]
+    return Response(stream_with_context(body), mimetype=mimetype, headers=headers)
+
+
+@bp.get("/projects/<pid>/export/manifest")
+@authenticated
+@declare(
+    "The manifest of the export the same options download (runs the export to hash it)",
+    query=s.ExportQuery,
+    responses={200: s.ExportManifest},
+    roles=(Role.ENGINEER, Role.SME),
+)
+def export_manifest(project: Project, query: s.ExportQuery) -> Any:
+    _may_see_votes(query)
+    return jsonify(exporting.manifest_for(project, query))
+
+
+def _may_see_votes(query: s.ExportQuery) -> None:
+    if query.lf_votes and g.user.role not in (Role.ENGINEER, Role.ADMIN):
+        raise Forbidden("lf_votes: labeling-function votes are for engineers and admins")
 
 
 @bp.post("/projects/<pid>/al/run")

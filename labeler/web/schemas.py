@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel
 
 from labeler.services import exporting, importing
+from labeler.services.exporting.options import ExportOptions
 from labeler.services.inputs import (
     ANSWER_KINDS,
     INT32_MAX,
@@ -46,6 +47,7 @@ __all__ = [
     "GoldList",
     "GoldMark",
     "JobList",
+    "ExportManifest",
     "ExportQuery",
     "ExportRow",
     "ImportForm",
@@ -311,26 +313,51 @@ class MyAnswerList(Output):
 
 
 # ---------------------------------------------------------------- export, rounds, jobs
-class ExportQuery(Input):
-    model_config = ConfigDict(extra="ignore")
-
-    format: ExportFormat = "jsonl"
+# The export's options are declared once, in the service (CLI, REST and the UI form).
+ExportQuery = ExportOptions
 
 
 class ExportAnnotation(Output):
-    rater: str
+    rater: str | None
     label: str | None
     kind: str
     created_at: str
+    duration_ms: int | None
 
 
 class ExportRow(Output):
+    """One JSONL row (``annotations``, ``lf_votes``, ``split`` as the options ask)."""
+
     id: str
     data: dict[str, Any]
-    annotations: list[ExportAnnotation]
+    annotations: list[ExportAnnotation] | None = None
     label: str | None
     source: Literal["adjudicated", "human", "label_model", "propagation"] | None
     confidence: float | None
+    n_raters: int
+    agreement: float | None
+    lf_votes: dict[str, str | None] | None = None
+    split: Literal["train", "dev", "test"] | None = None
+
+
+class ExportManifest(Output):
+    """What an export holds: see README "Export" (the same as ``FILE.manifest.json``)."""
+
+    project: dict[str, Any]
+    created_at: str
+    format: str
+    options: dict[str, Any]
+    consensus_method: str
+    counts_per_source: dict[str, int]
+    below_min_confidence: int
+    weak_runs: dict[str, int]
+    label_model_lfs: dict[str, int]
+    lf_versions: dict[str, int]
+    split: dict[str, Any] | None
+    rows: int
+    file: str
+    sha256: str
+    bytes: int
 
 
 class Round(Output):

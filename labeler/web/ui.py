@@ -105,6 +105,8 @@ def project_page(pid: str) -> Any:
         adjudication_queue=adjudication.queue_size(project),
         import_formats=importing.FORMATS,
         export_formats=list(exporting.FORMATS),
+        export_methods=exporting.METHODS,
+        export_fields=exporting.ExportOptions.model_fields,
         job=job.as_dict() if job is not None else None,
         recent_jobs=[j.as_dict() for j in jobs.recent_jobs(project)],
         rounds=rounds,

@@ -273,7 +273,7 @@ def test_upload_starts_a_job_and_the_page_follows_it(app: Any, client: Any, make
     html = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert f'data-job-url="/api/v1/jobs/{job.id}"' in html
     assert "/static/project.js" in html
-    assert f"/api/v1/projects/{project.id}/export?format=jsonl" in html
+    assert f'action="/api/v1/projects/{project.id}/export"' in html
     assert client.get(f"/api/v1/jobs/{job.id}").get_json()["status"] in {
         "queued",
         "running",

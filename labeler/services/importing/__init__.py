@@ -21,6 +21,7 @@ seen (to catch duplicates), never the file.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from pathlib import PurePath
 from typing import Any, BinaryIO
@@ -34,12 +35,14 @@ from labeler.services.importing.common import (
     MAX_ERRORS,
     AnnotationImportResult,
     ImportResult,
+    Problems,
     hints_of,
     source_name,
 )
-from labeler.services.importing.readers import READERS, read
+from labeler.services.importing.readers import READERS, Problem, read
 from labeler.services.importing.readers.annotations import vote_rows
 from labeler.services.importing.readers.jsonl import record_rows
+from labeler.services.importing.readers.label_studio import label_studio_votes
 
 FORMATS = tuple(READERS)
 _EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "label-studio"}
@@ -91,8 +94,33 @@ def import_file(
     row is bad; then nothing is imported. ``progress(n)`` gets the rows read so far.
     """
     check_format(fmt)
+    if fmt == "label-studio":
+        return _import_label_studio(project, stream, progress)
     rows = read(fmt, stream, hints_of(project))
     return _embed_after(project, import_rows(project, rows, source_name(stream), progress=progress))
+
+
+def _import_label_studio(
+    project: Project, stream: BinaryIO, progress: Callable[[int], None] | None
+) -> ImportResult:
+    """Tasks, then the answers in their ``annotations`` (raters created as needed).
+
+    The answers are checked before any item is written, so a bad answer imports
+    nothing. The document is read whole (as the item reader does anyway).
+    """
+    source = source_name(stream)
+    raw = stream.read()
+    votes = list(label_studio_votes(io.BytesIO(raw), set(project.label_names)))
+    problems = Problems(source, "line")
+    for vote in votes:
+        if isinstance(vote, Problem):
+            problems.add(vote)
+    problems.raise_if_any()
+    rows = read("label-studio", io.BytesIO(raw), hints_of(project))
+    result = _embed_after(project, import_rows(project, rows, source, progress=progress))
+    if votes:
+        AnnotationImport(project, source).run(votes)
+    return result
 
 
 def import_records(

@@ -129,7 +129,7 @@ class AnnotationImport:
         retracted: list[int] = []
         for vote, item_id in votes:
             old = current.get((item_id, raters[vote.rater]))
-            if old is not None and old.kind == AnnotationKind.LABEL and old.label == vote.label:
+            if old is not None and old.kind == vote.kind and old.label == vote.label:
                 self.result.unchanged += 1
                 continue
             if old is not None:
@@ -168,7 +168,7 @@ def _new_annotation(
         "project_id": project_id,
         "item_id": item_id,
         "rater_id": rater_id,
-        "kind": AnnotationKind.LABEL.value,
+        "kind": vote.kind,
         "label": vote.label,
         "duration_ms": vote.duration_ms,
         "origin": "import",

@@ -27,8 +27,8 @@ from labeler.quality.hlp import human_level
 from labeler.quality.raters import LABEL, SKIP, UNSURE, dawid_skene, gold_accuracy, rater_stats
 from labeler.services import gold as gold_service
 from labeler.services.errors import BadInput
-from labeler.services.exporting import spreadsheet_safe
 from labeler.services.quality.fetch import int_matrix
+from labeler.services.spreadsheet import spreadsheet_safe
 
 __all__ = ["AgreementSlice", "DS_AUTO_MAX", "agreement_report", "load_answers"]
 

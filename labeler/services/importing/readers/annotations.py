@@ -20,9 +20,10 @@ class Vote:
     line: int
     item: str
     rater: str
-    label: str
+    label: str | None  # None for a skip or an unsure answer
     created_at: datetime | None
     duration_ms: int | None
+    kind: str = "label"
 
 
 def vote_rows(stream: BinaryIO, labels: set[str]) -> Iterator[Vote | Problem]:

@@ -22,9 +22,19 @@ def run_gunicorn(host: str, port: int, workers: int, threads: int = 4) -> None:
         def load(self) -> Any:
             from labeler import create_app
 
-            return create_app()
+            app = create_app()
+            warm_web_imports()
+            return app
 
     _App().run()
+
+
+def warm_web_imports() -> None:
+    """Load what the first LF preview and suggestion need (pyarrow, RE2, scikit-learn) in
+    a serving process at start, not in its first request. Other processes (the CLI, the
+    worker) create the app without them: a CLI export stays small."""
+    import labeler.weak.apply  # noqa: F401
+    import labeler.weak.suggest  # noqa: F401
 
 
 def run_simple_server(app: Flask, host: str, port: int) -> None:

@@ -28,6 +28,7 @@ from labeler.sampling._base import (
 )
 from labeler.sampling.cluster import cluster_query, cluster_sampling
 from labeler.sampling.committee import committee_query, committee_sampling
+from labeler.sampling.names import STRATEGY_NAMES
 from labeler.sampling.region import RegionSampler, region_query, region_sampling
 from labeler.sampling.uncertainty import (
     entropy_sampling,
@@ -51,6 +52,8 @@ STRATEGIES: dict[str, Strategy] = {
     "cluster": cluster_sampling,
     "region": region_sampling,
 }
+if tuple(STRATEGIES) != STRATEGY_NAMES:  # one list of names, two views of it
+    raise ImportError("labeler.sampling.names.STRATEGY_NAMES disagrees with STRATEGIES")
 
 
 class Selection(NamedTuple):

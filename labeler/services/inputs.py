@@ -36,7 +36,7 @@ from pydantic import (
 from labeler.models.annotations import AnnotationKind
 from labeler.models.projects import ProjectKind
 from labeler.quality.consensus import METHODS as CONSENSUS_METHODS
-from labeler.sampling.registry import STRATEGIES
+from labeler.sampling.names import STRATEGY_NAMES as _STRATEGY_NAMES
 from labeler.services.errors import BadInput
 
 HOTKEYS = "1234567890abcdefghijklmnopqrtvwxy"  # s, u, z are skip, unsure, undo
@@ -71,7 +71,7 @@ NAME_PATTERN = rf"^(?![0-9]+$){_EDGE}(?:{_NO_CONTROL}*{_EDGE})?$"
 # Multi-line text: tabs and newlines, but no NUL or other control characters.
 TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
-STRATEGY_NAMES: tuple[str, ...] = tuple(STRATEGIES)
+STRATEGY_NAMES: tuple[str, ...] = _STRATEGY_NAMES
 KIND_NAMES: tuple[str, ...] = tuple(k.value for k in ProjectKind)
 ANSWER_KINDS: tuple[str, ...] = tuple(k.value for k in AnnotationKind)
 

@@ -24,11 +24,10 @@ from labeler.extensions import db
 from labeler.models import Annotation, ImportBatch, Item, LFApplyState, Project
 from labeler.services.errors import BadInput
 from labeler.services.weak import columns, lfs, matrix, stats
+from labeler.weak.lf import KeywordLF, RegexLF
 
-# At import, not per request: the first preview in a fresh web worker must not pay
-# for loading pyarrow and RE2 (seconds on a busy machine).
-from labeler.weak.apply import apply_lfs, match_spans  # noqa: E402
-from labeler.weak.lf import KeywordLF, RegexLF  # noqa: E402
+# pyarrow and RE2 (labeler.weak.apply) load on first use: a served web process loads
+# them at start (labeler.serve.warm_web_imports), so its first preview does not wait.
 
 SAMPLE = 20_000
 SEED = 0
@@ -135,6 +134,8 @@ def _build_votes(project: Project, data: _Sample, used: list[Any], key: tuple[An
                 pass  # an LF that no longer builds (its label was removed) votes nothing
     if decl and len(data.ids):
         fields = {getattr(b, "field", project.text_field) for b in built}
+        from labeler.weak.apply import apply_lfs
+
         fresh = apply_lfs({f: data.column(f) for f in fields}, built, n=len(data.ids))
         for c, (j, _) in enumerate(decl):
             L[:, j] = fresh[:, c]
@@ -180,6 +181,8 @@ def preview(project: Project, spec: Mapping[str, Any], sample: int = 10) -> dict
     lf = lfs.build_lf(project, spec)
     data = _sample(project)
     fields = {getattr(lf, "field", project.text_field)}
+    from labeler.weak.apply import apply_lfs
+
     col = apply_lfs({f: data.column(f) for f in fields}, [lf], n=len(data.ids))[:, 0]
     hit = col >= 0
     n = len(data.ids)
@@ -204,6 +207,8 @@ def preview(project: Project, spec: Mapping[str, Any], sample: int = 10) -> dict
     chosen = np.sort(rng.choice(matched, min(sample, len(matched)), replace=False))
     texts = [data.records[r].get(project.text_field) for r in chosen.tolist()]
     texts = [t if isinstance(t, str) else (None if t is None else str(t)) for t in texts]
+    from labeler.weak.apply import match_spans
+
     spans = (
         match_spans(texts, lf)
         if isinstance(lf, KeywordLF | RegexLF) and getattr(lf, "field", None) == project.text_field

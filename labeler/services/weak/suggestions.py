@@ -18,7 +18,6 @@ from typing import Any
 
 from labeler.models import Project
 from labeler.services.weak import lfs, preview, stats
-from labeler.weak.suggest import suggest_lfs
 
 
 def _regex_words(spec: dict[str, Any]) -> set[str]:
@@ -54,6 +53,8 @@ def suggestions(
     regex_taken = {
         (str(s.get("label")), w) for s in specs if s.get("kind") == "regex" for w in _regex_words(s)
     }
+    from labeler.weak.suggest import suggest_lfs  # scikit-learn: loaded when used
+
     found = suggest_lfs(
         data.column(project.text_field),
         y,

@@ -15,6 +15,8 @@ from typing import Any
 import click
 from flask.cli import with_appcontext
 
+from labeler.quality.mislabels import FILTERS
+
 
 @click.command("agreement")
 @click.argument("project_ref", metavar="PROJECT")
@@ -105,17 +107,7 @@ def _ci(ci: list[float] | None) -> str:
 @click.option(
     "--filter",
     "filter_by",
-    type=click.Choice(
-        [
-            "predicted_neq_given",
-            "prune_by_noise_rate",
-            "prune_by_class",
-            "both",
-            "confident_learning",
-            "low_self_confidence",
-            "low_normalized_margin",
-        ]
-    ),
+    type=click.Choice(list(FILTERS)),
     default=None,
     help="cleanlab's find_label_issues filter (default: predicted_neq_given).",
 )

@@ -19,12 +19,13 @@ one, so :data:`DEFAULT_FILTER` is the argmax filter; the others are one argument
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from sklearn.base import BaseEstimator, clone
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+if TYPE_CHECKING:
+    from sklearn.base import BaseEstimator
 
 __all__ = ["DEFAULT_FILTER", "Mislabels", "find_mislabels", "out_of_sample_proba"]
 
@@ -67,6 +68,9 @@ def out_of_sample_proba(
     >>> p.shape, bool((p.argmax(axis=1) == [0, 0, 0, 1, 1, 1]).all())
     ((6, 2), True)
     """
+    from sklearn.base import clone
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
     y_arr = np.asarray(y)
     classes, counts = np.unique(y_arr, return_counts=True)
     if classes.size < 2 or counts.min() < 2:

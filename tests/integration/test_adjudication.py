@@ -117,7 +117,8 @@ def test_decisions_history_and_export(app: Any) -> None:
     entry = adjudication.queue(project, sme)["items"][0]
     assert entry["previous_decision"]["label"] == "pos"
     # The export's final label is the decision, over the (now tied) human answers.
-    rows = {r["id"]: r for r in map(json.loads, exporting.export_lines(project.id, "jsonl"))}
+    text = "".join(exporting.export_lines(project.id, "jsonl"))
+    rows = {r["id"]: r for r in map(json.loads, text.splitlines())}
     assert (rows["i0"]["label"], rows["i0"]["source"], rows["i0"]["confidence"]) == (
         "pos",
         "adjudicated",

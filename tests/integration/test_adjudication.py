@@ -19,7 +19,7 @@ from labeler.models import Adjudication, Item, ReviewFlag
 from labeler.services import assignment, exporting, projects
 from labeler.services.errors import BadInput, NotFound
 from labeler.services.quality import adjudication
-from labeler.services.quality.consensus import ItemConsensus, project_consensus
+from labeler.services.quality.consensus import ItemConsensus, consensus_table, project_consensus
 from labeler.services.weak import results
 from tests.factories import gen_project, gen_user
 
@@ -66,6 +66,10 @@ def test_project_consensus_interface(app: Any) -> None:
         assert set(other) == set(got)
         assert other[ids["i3"]].label == "pos" and 0.5 < (other[ids["i3"]].confidence or 0) <= 1
         assert other[ids["i0"]].n_raters == 2
+        # The export looks items up in the arrays: the same answer as the dict.
+        table, none = consensus_table(project, method), ItemConsensus(None, None, 0, None)
+        assert {i: table.get(i, none) for i in other} == other
+        assert table.get(ids["i5"], none) is none
     with pytest.raises(BadInput):
         project_consensus(project, "vote")
 

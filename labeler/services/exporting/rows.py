@@ -3,8 +3,9 @@
 The final label takes, among the sources the export allows and in this order:
 adjudicated > human consensus > label model > propagation. Everything that needs
 the whole project is computed once before the first row: the human consensus
-(:func:`labeler.services.quality.consensus.project_consensus`, one entry per
-answered item; Dawid-Skene needs all answers at once), the weak runs (so a fit
+(:func:`labeler.services.quality.consensus.consensus_table`: arrays over the
+answered items, looked up row by row, not a dict of 300,000 objects, which cost
+~130 MB; Dawid-Skene needs all answers at once), the weak runs (so a fit
 finishing mid-export does not mix two runs in one file), the active labeling
 functions, and, when a split is asked for, each class's sorted split keys (a
 first pass over the items' ids and labels, 8 bytes per labeled item). Item data
@@ -32,7 +33,7 @@ from labeler.models import (
 )
 from labeler.services.exporting.options import ExportOptions
 from labeler.services.exporting.split import Splitter, item_key
-from labeler.services.quality.consensus import ItemConsensus, project_consensus
+from labeler.services.quality.consensus import ItemConsensus, ProjectConsensus, consensus_table
 from labeler.services.weak import results as weak_results
 from labeler.services.weak import votes as vote_store
 
@@ -80,7 +81,7 @@ class ExportContext:
     project: Project
     options: ExportOptions
     method: str
-    consensus: dict[int, ItemConsensus]
+    consensus: ProjectConsensus
     runs: dict[str, int]
     lfs: dict[int, tuple[str, int]]  # active LF version id -> (name, version)
     label_model_lfs: dict[str, int]  # the label model's LFs: name -> version
@@ -151,7 +152,7 @@ def prepare(project: Project, options: ExportOptions) -> ExportContext:
         project=project,
         options=options,
         method=method,
-        consensus=project_consensus(project, method),
+        consensus=consensus_table(project, method),
         runs=runs,
         lfs=lfs,
         label_model_lfs=label_model_lfs,

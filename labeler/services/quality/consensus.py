@@ -54,6 +54,22 @@ class ProjectConsensus:
     label: np.ndarray  # (n,) label index, -1: tie / no label
     confidence: np.ndarray  # (n,) NaN where there is no label
 
+    def get(self, item_id: int, default: ItemConsensus) -> ItemConsensus:
+        """One item's consensus (``default`` when it has no label answer), looked up in the
+        arrays: a streaming export asks row by row without a dict of every item."""
+        i = int(np.searchsorted(self.item_ids, item_id))
+        if i >= len(self.item_ids) or int(self.item_ids[i]) != item_id:
+            return default
+        row = self.counts[i]
+        m, top, code = int(row.sum()), int(row.max()), int(self.label[i])
+        conf = float(self.confidence[i]) if code >= 0 else float("nan")
+        return ItemConsensus(
+            self.labels[code] if code >= 0 else None,
+            None if conf != conf else conf,  # NaN -> None
+            m,
+            top / m if m >= 2 else None,
+        )
+
     def as_items(self) -> dict[int, ItemConsensus]:
         n_answers = self.counts.sum(axis=1)
         top = self.counts.max(axis=1) if len(self.counts) else np.zeros(0, dtype=np.int64)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from flask import Flask
@@ -23,7 +24,9 @@ def run_gunicorn(host: str, port: int, workers: int, threads: int = 4) -> None:
             from labeler import create_app
 
             app = create_app()
-            warm_web_imports()
+            # In the background: the worker answers at once, and the libraries are in
+            # memory by the time an SME opens the LF page.
+            threading.Thread(target=warm_web_imports, name="warm-imports", daemon=True).start()
             return app
 
     _App().run()
@@ -31,7 +34,7 @@ def run_gunicorn(host: str, port: int, workers: int, threads: int = 4) -> None:
 
 def warm_web_imports() -> None:
     """Load what the first LF preview and suggestion need (pyarrow, RE2, scikit-learn) in
-    a serving process at start, not in its first request. Other processes (the CLI, the
+    a serving process at start (a background thread), not in its first request. Other processes (the CLI, the
     worker) create the app without them: a CLI export stays small."""
     import labeler.weak.apply  # noqa: F401
     import labeler.weak.suggest  # noqa: F401

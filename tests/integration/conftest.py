@@ -126,8 +126,8 @@ class Server:
             try:
                 if requests.get(self.url + "/api/v1/openapi.json", timeout=2).status_code == 200:
                     return
-            except requests.ConnectionError:
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # not listening yet, or its workers are still loading the app
             time.sleep(0.2)
         raise RuntimeError(f"server did not start:\n{log.read_text()[-3000:]}")
 

@@ -18,14 +18,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.benchmarks.bench_agreement import _time, create_database, drop_database  # noqa: E402
+from tests.benchmarks._db import bench_app, drop_database  # noqa: E402
+from tests.benchmarks.bench_agreement import _time, create_database  # noqa: E402
 
 
 def main() -> None:
@@ -39,20 +39,12 @@ def main() -> None:
     print(f"   database {name}: {args.items:,} items x {args.per_item} in {setup_s:.1f} s")
     out: dict[str, float] = {}
     try:
-        from labeler import create_app
         from labeler.models import User
         from labeler.services import projects
         from labeler.services.quality import adjudication
         from labeler.services.quality import consensus as cs
 
-        app = create_app(
-            {
-                "SQLALCHEMY_DATABASE_URI": url,
-                "TESTING": True,
-                "SECRET_KEY": "bench",
-                "LABELER_DATA_DIR": tempfile.mkdtemp(prefix="labeler-bench-"),
-            }
-        )
+        app = bench_app(url)
         with app.app_context():
             from labeler.extensions import db
 

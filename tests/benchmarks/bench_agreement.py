@@ -30,9 +30,7 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -41,52 +39,35 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-PG_ADMIN_URL = os.environ.get(
-    "LABELER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from tests.benchmarks._db import (  # noqa: E402
+    bench_app,
+    database_url,
+    drop_database,
+    filled_database,
+    vacuum_analyze,
 )
+from tests.benchmarks._db import engine as make_engine  # noqa: E402
+
 LABELS = ["positive", "negative", "neutral"]
 N_RATERS = 50
 TARGET_REPORT_S = 5.0
 TARGET_DS_S = 30.0
 
 
-def _engine(url: str, **kw: Any) -> Any:
-    import sqlalchemy as sa
-
-    return sa.create_engine(url, **kw)
-
-
 def create_database(n_items: int, per_item: int) -> tuple[str, str, float]:
-    name = f"labeler_bench_agree_{uuid.uuid4().hex[:8]}"
-    admin = _engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    """A filled database (see the module's docstring): name, URL, seconds to fill."""
     t0 = time.perf_counter()
-    try:
-        _fill(url, n_items, per_item)
-    except BaseException:
-        drop_database(name)
-        raise
+    name, url, _ = filled_database("agree", lambda _name, url: _fill(url, n_items, per_item))
     return name, url, time.perf_counter() - t0
 
 
 def _fill(url: str, n_items: int, per_item: int) -> None:
-    from labeler import create_app
     from labeler.extensions import db
     from labeler.services import projects, users
     from tests.conftest import _create_schema
 
     _create_schema(url)
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "TESTING": True,
-            "SECRET_KEY": "bench",
-            "LABELER_DATA_DIR": tempfile.mkdtemp(prefix="labeler-bench-"),
-        }
-    )
+    app = bench_app(url)
     with app.app_context():
         project = projects.create_project("bench", LABELS, overlap=per_item)
         pid = project.id
@@ -98,7 +79,7 @@ def _fill(url: str, n_items: int, per_item: int) -> None:
         db.session.remove()
         db.engine.dispose()
 
-    engine = _engine(url)
+    engine = make_engine(url)
     with engine.begin() as conn:
         conn.exec_driver_sql(
             """
@@ -135,21 +116,7 @@ def _fill(url: str, n_items: int, per_item: int) -> None:
             {"pid": pid, "first": first, "per": per_item},
         )
     engine.dispose()
-    engine = _engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.exec_driver_sql("VACUUM ANALYZE annotations")
-        conn.exec_driver_sql("VACUUM ANALYZE items")
-    engine.dispose()
-
-
-def drop_database(name: str) -> None:
-    admin = _engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
-        )
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-    admin.dispose()
+    vacuum_analyze(url, "annotations", "items")
 
 
 def _time(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
@@ -164,20 +131,12 @@ def _time(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
 def measure(url: str, args: argparse.Namespace) -> dict[str, float]:
     import numpy as np
 
-    from labeler import create_app
     from labeler.quality import agreement as ag
     from labeler.quality.hlp import human_level
     from labeler.quality.raters import LABEL, dawid_skene, rater_stats
     from labeler.services import projects, quality
 
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "TESTING": True,
-            "SECRET_KEY": "bench",
-            "LABELER_DATA_DIR": tempfile.mkdtemp(prefix="labeler-bench-"),
-        }
-    )
+    app = bench_app(url)
     out: dict[str, float] = {}
     with app.app_context():
         project = projects.find_project("bench")
@@ -268,7 +227,7 @@ def main() -> None:
 
     print(f"load average before: {os.getloadavg()}", flush=True)
     if args.db:
-        name, url = args.db, PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + args.db
+        name, url = args.db, database_url(args.db)
         args.keep_db = True
     else:
         name, url, setup_s = create_database(args.items, args.per_item)

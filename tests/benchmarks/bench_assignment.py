@@ -51,7 +51,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -59,9 +58,14 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-PG_ADMIN_URL = os.environ.get(
-    "LABELER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from tests.benchmarks._db import (  # noqa: E402
+    PG_ADMIN_URL,
+    bench_app,
+    drop_database,
+    filled_database,
+    vacuum_analyze,
 )
+
 OVERLAP = 3
 LABELS = ["positive", "negative", "neutral"]
 # The issue's aims on this 2-core machine.
@@ -79,19 +83,11 @@ def create_database(
     ``gold_items`` of the items (spread over the id range) are gold items, served at
     ``gold_rate`` (the gold path of ``next``).
     """
-    import sqlalchemy as sa
-
-    name = f"labeler_bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    try:
-        return _fill_database(name, url, n_items, n_raters, gold_items, gold_rate)
-    except BaseException:
-        drop_database(name)
-        raise
+    _name, _url, filled = filled_database(
+        "assign",
+        lambda name, url: _fill_database(name, url, n_items, n_raters, gold_items, gold_rate),
+    )
+    return filled
 
 
 def _fill_database(
@@ -99,7 +95,6 @@ def _fill_database(
 ) -> dict[str, Any]:
     import sqlalchemy as sa
 
-    from labeler import create_app
     from labeler.extensions import db
     from labeler.services import projects, users
     from tests.conftest import _create_schema
@@ -107,14 +102,7 @@ def _fill_database(
     t0 = time.perf_counter()
     _create_schema(url)
 
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "TESTING": True,
-            "SECRET_KEY": "bench",
-            "LABELER_DATA_DIR": tempfile.mkdtemp(prefix="labeler-bench-"),
-        }
-    )
+    app = bench_app(url)
     with app.app_context():
         project = projects.create_project("bench", LABELS, overlap=OVERLAP)
         pid = project.id
@@ -161,10 +149,7 @@ def _fill_database(
     # the items: analyzing the empty annotations and leases tables would tell the planner
     # they stay empty, and psycopg's prepared (generic) plans would then scan them until
     # the next autoanalyze.
-    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.exec_driver_sql("VACUUM ANALYZE items")
-    engine.dispose()
+    vacuum_analyze(url, "items")
     return {
         "name": name,
         "url": url,
@@ -174,23 +159,10 @@ def _fill_database(
     }
 
 
-def drop_database(name: str) -> None:
-    import sqlalchemy as sa
-
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
-        )
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-    admin.dispose()
-
-
 # --------------------------------------------------------------------------- invariants
 def check_invariants(url: str, pid: int, accepted_ids: list[int]) -> dict[str, Any]:
     import sqlalchemy as sa
 
-    from labeler import create_app
     from labeler.extensions import db
     from labeler.models import Project
     from labeler.services import assignment
@@ -223,14 +195,7 @@ def check_invariants(url: str, pid: int, accepted_ids: list[int]) -> dict[str, A
             {"p": pid},
         ).scalar_one()
     engine.dispose()
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "TESTING": True,
-            "SECRET_KEY": "bench",
-            "LABELER_DATA_DIR": tempfile.mkdtemp(prefix="labeler-bench-"),
-        }
-    )
+    app = bench_app(url)
     with app.app_context():
         project = db.session.get(Project, pid)
         inconsistent = assignment.counters_consistent(project)

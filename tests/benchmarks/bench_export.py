@@ -35,11 +35,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.benchmarks.bench_agreement import (  # noqa: E402
-    PG_ADMIN_URL,
-    create_database,
-    drop_database,
-)
+from tests.benchmarks._db import bench_app, database_url, drop_database  # noqa: E402
+from tests.benchmarks.bench_agreement import create_database  # noqa: E402
 
 TARGET_S = 60.0
 TARGET_MB = 300.0
@@ -49,18 +46,10 @@ def child(url: str, out: Path, fmt: str) -> None:
     """One export in this process; prints a JSON line with seconds, rows and peak RSS."""
     import resource
 
-    from labeler import create_app
     from labeler.services import exporting, projects
     from labeler.services.inputs import check
 
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "TESTING": True,
-            "SECRET_KEY": "bench",
-            "LABELER_DATA_DIR": tempfile.mkdtemp(prefix="labeler-bench-"),
-        }
-    )
+    app = bench_app(url)
     with app.app_context():
         project = projects.find_project("bench")
         opts = check(exporting.ExportOptions, {"format": fmt})
@@ -106,7 +95,7 @@ def main() -> None:
 
     print(f"uptime before: {_uptime()}", flush=True)
     if args.db:
-        name, url = args.db, PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + args.db
+        name, url = args.db, database_url(args.db)
         args.keep_db = True
     else:
         name, url, setup_s = create_database(args.items, args.per_item)

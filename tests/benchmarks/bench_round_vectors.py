@@ -39,7 +39,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,6 +47,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _db import scratch_database  # noqa: E402
 from bench_embeddings import _load, _texts, bench_embeddings  # noqa: E402
 
 LABELS = ["pos", "neg"]
@@ -185,22 +185,8 @@ def _database(pg_url: str | None) -> Iterator[str]:
         tmp = Path(tempfile.mkdtemp())
         yield f"sqlite:///{tmp / 'bench.db'}"
         return
-    import sqlalchemy as sa
-
-    name = f"labeler_bench_vec_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield pg_url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-                (name,),
-            )
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.dispose()
+    with scratch_database("vec", pg_url) as url:
+        yield url
 
 
 def bench_rounds(args: argparse.Namespace) -> None:

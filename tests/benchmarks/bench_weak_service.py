@@ -25,12 +25,9 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -41,44 +38,24 @@ for p in (ROOT, ROOT / "tests" / "benchmarks"):
 
 from bench_weak import _lfs, _load, _texts  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get(
-    "LABELER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from tests.benchmarks._db import (  # noqa: E402
+    bench_app,
+    database_url,
+    drop_database,
+    filled_database,
+    vacuum_analyze,
 )
+from tests.benchmarks._db import engine as make_engine  # noqa: E402
+
 TARGET_S = 60.0
 
 
-def _engine(url: str, **kw: Any) -> Any:
-    import sqlalchemy as sa
-
-    return sa.create_engine(url, **kw)
-
-
 def _app(url: str) -> Any:
-    from labeler import create_app
-
-    return create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "TESTING": True,
-            "SECRET_KEY": "bench",
-            "LABELER_DATA_DIR": tempfile.mkdtemp(prefix="labeler-bench-"),
-            "LABELER_BROKER_URL": "memory://",
-        }
-    )
+    return bench_app(url, LABELER_BROKER_URL="memory://")
 
 
 def create_database(n_items: int, n_lfs: int) -> tuple[str, str]:
-    name = f"labeler_bench_weak_{uuid.uuid4().hex[:8]}"
-    admin = _engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    try:
-        _fill(url, n_items, n_lfs)
-    except BaseException:
-        drop_database(name)
-        raise
+    name, url, _ = filled_database("weak", lambda _name, url: _fill(url, n_items, n_lfs))
     return name, url
 
 
@@ -108,7 +85,7 @@ def _fill(url: str, n_items: int, n_lfs: int) -> None:
         data = json.dumps({"text": text}).replace("\\", "\\\\")
         buf.write(f"{pid}\tc{k}\t{data}\t0\t0\t0\ttrue\t2026-01-01\n")
     buf.seek(0)
-    engine = _engine(url)
+    engine = make_engine(url)
     with engine.begin() as conn:
         cur = conn.connection.driver_connection.cursor()
         with cur.copy(
@@ -118,20 +95,7 @@ def _fill(url: str, n_items: int, n_lfs: int) -> None:
             while chunk := buf.read(1 << 20):
                 copy.write(chunk)
     engine.dispose()
-    engine = _engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.exec_driver_sql("VACUUM ANALYZE items")
-    engine.dispose()
-
-
-def drop_database(name: str) -> None:
-    admin = _engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
-        )
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-    admin.dispose()
+    vacuum_analyze(url, "items")
 
 
 def one_round(url: str) -> dict[str, float]:
@@ -197,7 +161,7 @@ def main() -> None:
     args = ap.parse_args()
     print(f"== weak round through the worker's code: {args.items:,} items x {args.lfs} LFs")
     if args.db:
-        name, url = args.db, PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + args.db
+        name, url = args.db, database_url(args.db)
     else:
         t0 = time.perf_counter()
         name, url = create_database(args.items, args.lfs)

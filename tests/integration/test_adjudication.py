@@ -70,6 +70,18 @@ def test_project_consensus_interface(app: Any) -> None:
         table, none = consensus_table(project, method), ItemConsensus(None, None, 0, None)
         assert {i: table.get(i, none) for i in other} == other
         assert table.get(ids["i5"], none) is none
+    # A chunk at a time, in the order asked, ids outside the table's range included.
+    table, none = consensus_table(project), ItemConsensus(None, None, 0, None)
+    order = [ids["i5"], ids["i4"], 10**9, ids["i0"], 0, ids["i1"]]
+    assert table.get_many(order, none) == [
+        none,
+        ItemConsensus("pos", 1.0, 1, None),
+        none,
+        ItemConsensus(None, None, 2, 0.5),
+        none,
+        ItemConsensus("pos", pytest.approx(2 / 3), 3, pytest.approx(2 / 3)),
+    ]
+    assert table.get_many([], none) == []
     with pytest.raises(BadInput):
         project_consensus(project, "vote")
 

@@ -190,16 +190,18 @@ def _chunks(project_id: int, chunk: int, *columns: Any) -> Iterator[Sequence[Any
 
 
 def _labels(
-    ctx: ExportContext, ids: list[int]
+    ctx: ExportContext, ids: list[int], humans: list[ItemConsensus] | None = None
 ) -> dict[int, tuple[str | None, str | None, float | None]]:
-    """item id -> (label, source, confidence) of a chunk, min_confidence applied."""
+    """item id -> (label, source, confidence) of a chunk (``humans``: the chunk's consensus,
+    looked up here when not given)."""
     weak = weak_results.labels_for(ctx.project, ctx.runs, ids)
     decided = weak_results.adjudicated_for(ctx.project, ids)
     lm, prop = weak.get("label_model", {}), weak.get("propagation", {})
     sources = ctx.options.source_list()
+    if humans is None:
+        humans = ctx.consensus.get_many(ids, _NO_CONSENSUS)
     out = {}
-    for item_id in ids:
-        human = ctx.consensus.get(item_id, _NO_CONSENSUS)
+    for item_id, human in zip(ids, humans, strict=True):
         out[item_id] = final_label(
             (human.label, human.confidence),
             decided.get(item_id),
@@ -238,15 +240,15 @@ def iter_rows(ctx: ExportContext, chunk: int = CHUNK) -> Iterator[dict[str, Any]
     label_names = ctx.project.label_names
     for page in _chunks(ctx.project.id, chunk, Item.external_id, Item.data):
         ids = [p.id for p in page]
-        labels = _labels(ctx, ids)
+        humans = ctx.consensus.get_many(ids, _NO_CONSENSUS)
+        labels = _labels(ctx, ids, humans)
         answers = _answers(ctx.project.id, ids, names) if opts.annotations else {}
         votes = _lf_votes(ctx, ids, label_names) if opts.lf_votes else {}
-        for p in page:
+        for p, human in zip(page, humans, strict=True):
             label, source, confidence = labels[p.id]
             if label is not None and _below(ctx, confidence):
                 ctx.below_min_confidence += 1
                 label = source = confidence = None
-            human = ctx.consensus.get(p.id, _NO_CONSENSUS)
             row: dict[str, Any] = {"id": p.external_id, "data": p.data}
             if opts.annotations:
                 row["annotations"] = answers.get(p.id, [])

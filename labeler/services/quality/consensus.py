@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,38 +56,46 @@ class ProjectConsensus:
     confidence: np.ndarray  # (n,) NaN where there is no label
 
     def get(self, item_id: int, default: ItemConsensus) -> ItemConsensus:
-        """One item's consensus (``default`` when it has no label answer), looked up in the
-        arrays: a streaming export asks row by row without a dict of every item."""
-        i = int(np.searchsorted(self.item_ids, item_id))
-        if i >= len(self.item_ids) or int(self.item_ids[i]) != item_id:
-            return default
-        row = self.counts[i]
-        m, top, code = int(row.sum()), int(row.max()), int(self.label[i])
-        conf = float(self.confidence[i]) if code >= 0 else float("nan")
-        return ItemConsensus(
-            self.labels[code] if code >= 0 else None,
-            None if conf != conf else conf,  # NaN -> None
-            m,
-            top / m if m >= 2 else None,
-        )
+        """One item's consensus (``default`` when it has no label answer)."""
+        return self.get_many([item_id], default)[0]
 
-    def as_items(self) -> dict[int, ItemConsensus]:
-        n_answers = self.counts.sum(axis=1)
-        top = self.counts.max(axis=1) if len(self.counts) else np.zeros(0, dtype=np.int64)
-        has = self.label >= 0
-        names = [None, *self.labels]  # code -1 -> None
-        label = [names[c + 1] for c in self.label.tolist()]
-        confidence = np.where(has & ~np.isnan(self.confidence), self.confidence, np.nan)
-        conf = [None if c != c else c for c in confidence.tolist()]  # NaN -> None
+    def get_many(
+        self, item_ids: Sequence[int] | np.ndarray, default: ItemConsensus
+    ) -> list[ItemConsensus]:
+        """The consensus of each of ``item_ids`` (``default`` where an item has no label
+        answer), looked up in the arrays at once: a streaming export asks a chunk at a time
+        without a dict of every item, and without numpy calls per row."""
+        ids = np.asarray(item_ids, dtype=np.int64)
+        if not len(self.item_ids) or not len(ids):
+            return [default] * len(ids)
+        pos = np.minimum(np.searchsorted(self.item_ids, ids), len(self.item_ids) - 1)
+        found = (self.item_ids[pos] == ids).tolist()
+        counts = self.counts[pos]
+        n_answers = counts.sum(axis=1)
+        top = counts.max(axis=1)
+        code = self.label[pos]
+        conf = np.where(code >= 0, self.confidence[pos], np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
             share = np.where(n_answers >= 2, top / np.maximum(n_answers, 1), np.nan)
-        agreement = [None if a != a else a for a in share.tolist()]
-        return {
-            item_id: ItemConsensus(lab, c, m, a)
-            for item_id, lab, c, m, a in zip(
-                self.item_ids.tolist(), label, conf, n_answers.tolist(), agreement, strict=True
+        names = [None, *self.labels]  # code -1 -> None
+        return [
+            ItemConsensus(
+                names[c + 1],
+                None if f != f else f,  # NaN -> None
+                m,
+                None if a != a else a,
             )
-        }
+            if hit
+            else default
+            for hit, c, f, m, a in zip(
+                found, code.tolist(), conf.tolist(), n_answers.tolist(), share.tolist(), strict=True
+            )
+        ]
+
+    def as_items(self) -> dict[int, ItemConsensus]:
+        """Every item with a label answer -> its consensus."""
+        unused = ItemConsensus(None, None, 0, None)
+        return dict(zip(self.item_ids.tolist(), self.get_many(self.item_ids, unused), strict=True))
 
 
 def _method(project: Project, method: str | None) -> str:

@@ -194,8 +194,9 @@ def _labels(
 ) -> dict[int, tuple[str | None, str | None, float | None]]:
     """item id -> (label, source, confidence) of a chunk (``humans``: the chunk's consensus,
     looked up here when not given)."""
-    weak = weak_results.labels_for(ctx.project, ctx.runs, ids)
-    decided = weak_results.adjudicated_for(ctx.project, ids)
+    # ``ids`` are a keyset page: every item of the project between the first and the last.
+    weak = weak_results.labels_for(ctx.project, ctx.runs, ids, page=True)
+    decided = weak_results.adjudicated_for(ctx.project, ids, page=True)
     lm, prop = weak.get("label_model", {}), weak.get("propagation", {})
     sources = ctx.options.source_list()
     if humans is None:

@@ -19,7 +19,7 @@ from labeler.extensions import db
 from labeler.models import Annotation, Item, Lease, Project, User
 from labeler.models.items import open_after
 from labeler.models.types import utcnow
-from labeler.services.assignment import Assignment, _lock_rater, _rowcount, find_item
+from labeler.services.assignment.leases import Assignment, find_item, lock_rater, rowcount
 from labeler.services.errors import Conflict
 
 # Counting what is left stops here: "1,000+ left" is as useful as the exact number.
@@ -80,8 +80,8 @@ def renew_lease(project: Project, rater: User, ref: str) -> Assignment:
     item = find_item(project, ref)
     now = utcnow()
     expires = now + timedelta(seconds=project.lease_seconds)
-    _lock_rater(project, rater)
-    renewed = _rowcount(
+    lock_rater(project, rater)
+    renewed = rowcount(
         update(Lease)
         .where(Lease.item_id == item.id, Lease.rater_id == rater.id)
         .values(expires_at=expires)
@@ -109,7 +109,7 @@ def renew_lease(project: Project, rater: User, ref: str) -> Assignment:
     )
     taken = 0
     if other is None:
-        taken = _rowcount(
+        taken = rowcount(
             update(Item)
             .where(Item.id == item.id, Item.is_open | Item.is_gold)
             .values(

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from labeler.cli import main
 from labeler.extensions import db
 from labeler.models import GoldLabel, Item
-from labeler.services import assignment, gold, gold_queue, projects, quality
+from labeler.services import assignment, gold, projects, quality
+from labeler.services.assignment import gold_pick
 from tests.factories import gen_items, gen_project
 from tests.integration.test_pages import login, page_token
 
@@ -32,7 +33,7 @@ def _gold_project(n_items: int, n_gold: int, **settings: Any) -> Any:
 
 @pytest.fixture
 def seeded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(gold_queue, "gold_coin", random.Random(7))
+    monkeypatch.setattr(gold_pick, "gold_coin", random.Random(7))
 
 
 class Coin:
@@ -88,7 +89,7 @@ def test_gold_runs_out_and_never_fills_an_empty_queue(
     project = _gold_project(6, 3, overlap=1, gold_rate=0.5)
     projects.add_member(project, ana)
     # Every coin says gold: the three gold items first, then normal ones, then nothing.
-    monkeypatch.setattr(gold_queue, "gold_coin", Coin(0.0))
+    monkeypatch.setattr(gold_pick, "gold_coin", Coin(0.0))
     served = _work(project, ana, 12)
     # Gold only while a normal item is left: the last item served is a normal one.
     assert sorted(served) == sorted([f"g{k}" for k in range(3)] + [f"i{k}" for k in range(6)])
@@ -102,7 +103,7 @@ def test_a_held_gold_item_comes_back_and_counts_no_slot(
     ana, _ = make_user("ana")
     project = _gold_project(4, 1, overlap=1, gold_rate=0.5)
     projects.add_member(project, ana)
-    monkeypatch.setattr(gold_queue, "gold_coin", Coin(0.0))
+    monkeypatch.setattr(gold_pick, "gold_coin", Coin(0.0))
     first = assignment.next_item(project, ana)
     again = assignment.next_item(project, ana)
     assert first is not None and again is not None
@@ -125,7 +126,7 @@ def test_served_gold_looks_like_any_item(
     auth = {"Authorization": f"Bearer {token}"}
     bodies = {}
     for k in range(5):
-        monkeypatch.setattr(gold_queue, "gold_coin", Coin(0.0 if k % 2 == 0 else 0.99))
+        monkeypatch.setattr(gold_pick, "gold_coin", Coin(0.0 if k % 2 == 0 else 0.99))
         r = client.get(f"/api/v1/projects/{project.id}/next", headers=auth)
         if r.status_code == 204:
             break
@@ -309,7 +310,7 @@ def test_gold_pick_uses_the_gold_index(pg_app: Any, monkeypatch: pytest.MonkeyPa
     db.session.execute(text("ANALYZE"))
     db.session.commit()
     rater = users.create_user("r", "rater")
-    monkeypatch.setattr(gold_queue, "gold_coin", Coin(0.0))
+    monkeypatch.setattr(gold_pick, "gold_coin", Coin(0.0))
     captured: list[tuple[str, Any]] = []
 
     def _capture(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:

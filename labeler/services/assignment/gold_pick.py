@@ -1,6 +1,6 @@
 """Gold items in the queue: which ``next`` serves one, and the pick itself.
 
-``labeler.services.assignment`` calls these; they live apart so the engine stays
+``next`` (:mod:`.pick`) calls these; they live apart so the engine stays
 readable. A gold item (``items.is_gold``) is never open: it is picked from its own
 partial index (``ix_items_gold``: the project's gold items only, by id), the first
 one the rater has neither answered nor leased, and only while a normal item is
@@ -18,6 +18,7 @@ from sqlalchemy import exists, select, text, update
 
 from labeler.extensions import db
 from labeler.models import Item, Lease, Project, User
+from labeler.services.assignment.leases import HELD_CTE, LEASE_TAIL
 
 __all__ = ["NEXT_GOLD_PG", "gold_coin", "lease_gold", "wants_gold"]
 
@@ -25,12 +26,8 @@ __all__ = ["NEXT_GOLD_PG", "gold_coin", "lease_gold", "wants_gold"]
 # leased, while a normal item is left for them; gold rows are shared by every rater,
 # so no SKIP LOCKED (the counter update waits a moment instead) and no overlap.
 NEXT_GOLD_PG = text(
-    """
-    WITH held AS (
-        SELECT item_id, expires_at FROM leases
-        WHERE project_id = :p AND rater_id = :r AND expires_at > :now
-        ORDER BY id LIMIT 1
-    ), normal AS MATERIALIZED (
+    f"""
+    WITH {HELD_CTE}, normal AS MATERIALIZED (
         -- Is a normal item left for the rater? Walked in the queue's order, so on the
         -- open-queue index like the normal pick (an EXISTS alone would drop the order
         -- and may scan the items).
@@ -54,17 +51,7 @@ NEXT_GOLD_PG = text(
         UPDATE items SET n_leased = items.n_leased + 1
         FROM pick WHERE items.id = pick.id
         RETURNING items.id, items.external_id, items.data, items.priority, items.n_done
-    ), lease AS (
-        INSERT INTO leases (project_id, item_id, rater_id, created_at, expires_at)
-        SELECT :p, took.id, :r, :now, :exp FROM took
-        RETURNING item_id
-    )
-    SELECT took.id, took.external_id, took.data, took.priority, took.n_done,
-           CAST(:exp AS timestamptz) AS expires_at
-    FROM took
-    UNION ALL
-    SELECT i.id, i.external_id, i.data, i.priority, i.n_done, held.expires_at
-    FROM held JOIN items i ON i.id = held.item_id
+    ), {LEASE_TAIL}
     """
 )
 

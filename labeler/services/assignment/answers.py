@@ -1,285 +1,32 @@
-"""The assignment engine: which item a rater gets next, leases, annotating, undo.
+"""Answers: recording, changing and undoing a rater's answer to an item.
 
-Invariants kept here (DESIGN.md):
-- an item gets at most ``overlap`` labels from distinct raters; leases count
-  against that budget while they live, and an expired lease gives its slot back;
-- no rater gets the same item twice (a partial unique index backs this up);
-- annotate is one short transaction: insert, release the lease, bump counters.
-
-``next`` never scans the pool: it walks the partial index of open items by
-priority and takes the first row it can lock (``FOR UPDATE SKIP LOCKED`` on
-PostgreSQL; on SQLite every transaction holds the single write lock).
-
-Gold items (an engineer's items with a known answer) are never open: with
-probability ``project.gold_rate`` a ``next`` serves instead the first gold item
-(by id, on their own partial index) this rater has neither answered nor leased,
-as long as a normal item is left for them too (so an empty queue never turns into
-a queue of gold items, which would give them away). Served like any item (same
-JSON, same lease); their leases and answers keep the item's counters honest but
-never open it or fill a normal slot.
+annotate is one short transaction: insert, release the lease, bump counters; on
+PostgreSQL a first answer takes two statements (:func:`annotate_pg`). A rater's
+second, different answer must name the one it replaces, so a stale page never
+overwrites silently; the history keeps both rows.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, select, text, update
-from sqlalchemy.engine import CursorResult
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from labeler.extensions import db
 from labeler.models import Annotation, AnnotationKind, Item, Lease, Project, User
-from labeler.models.items import open_after
 from labeler.models.types import utcnow
-from labeler.services.errors import BadInput, Conflict, NotFound
-from labeler.services.gold_queue import NEXT_GOLD_PG, lease_gold, wants_gold
-
-
-@dataclass(frozen=True)
-class Assignment:
-    item: Item
-    expires_at: datetime
-
-
-def _is_postgres() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
-
-
-def _rowcount(statement: Any) -> int:
-    """Rows an UPDATE or DELETE touched."""
-    result: CursorResult[Any] = db.session.execute(statement)  # type: ignore[assignment]
-    return int(result.rowcount)
-
-
-_RATER_LOCK_PG = text("SELECT pg_advisory_xact_lock(:p, :r)")
-
-
-def _lock_rater(project: Project, rater: User) -> None:
-    """Serialise this rater's lease-making calls in ``project`` until the transaction ends.
-
-    Without it, parallel ``next`` calls of one rater on PostgreSQL each see no
-    held lease (none is committed yet) and each lease a different item. The lock
-    is its own statement on purpose: under READ COMMITTED the statements after
-    it take a new snapshot, so they see the lease the previous holder committed.
-    On SQLite every transaction already holds the single write lock.
-    """
-    if _is_postgres():
-        db.session.execute(_RATER_LOCK_PG, {"p": project.id, "r": rater.id})
-
-
-def reclaim_expired(project: Project, now: datetime | None = None) -> int:
-    """Delete expired leases of ``project`` and give their slots back; returns how many.
-
-    Cost is proportional to the expired leases (an index range), not the pool.
-    """
-    now = now or utcnow()
-    item_ids = list(
-        db.session.scalars(
-            delete(Lease)
-            .where(Lease.project_id == project.id, Lease.expires_at <= now)
-            .returning(Lease.item_id)
-        )
-    )
-    if not item_ids:
-        return 0
-    counts: dict[int, int] = {}
-    for item_id in item_ids:
-        counts[item_id] = counts.get(item_id, 0) + 1
-    for item_id, n in sorted(counts.items()):
-        db.session.execute(
-            update(Item)
-            .where(Item.id == item_id)
-            .values(
-                n_leased=Item.n_leased - n,
-                is_open=open_after(Item.n_done + Item.n_leased - n, project.overlap),
-            )
-        )
-    return len(item_ids)
-
-
-def _current_lease(project: Project, rater: User, now: datetime) -> Lease | None:
-    return db.session.scalar(
-        select(Lease)
-        .where(Lease.project_id == project.id, Lease.rater_id == rater.id, Lease.expires_at > now)
-        .order_by(Lease.id)
-        .limit(1)
-    )
-
-
-def _release_lease(lease: Lease, project: Project) -> None:
-    db.session.delete(lease)
-    db.session.execute(
-        update(Item)
-        .where(Item.id == lease.item_id)
-        .values(
-            n_leased=Item.n_leased - 1,
-            is_open=open_after(Item.n_done + Item.n_leased - 1, project.overlap),
-        )
-    )
-
-
-_NEXT_PG = text(
-    """
-    WITH held AS (
-        SELECT item_id, expires_at FROM leases
-        WHERE project_id = :p AND rater_id = :r AND expires_at > :now
-        ORDER BY id LIMIT 1
-    ), pick AS (
-        SELECT i.id FROM items i
-        WHERE i.project_id = :p AND i.is_open
-          AND NOT EXISTS (SELECT 1 FROM held)
-          AND NOT EXISTS (SELECT 1 FROM annotations a
-                          WHERE a.item_id = i.id AND a.rater_id = :r AND a.is_current)
-          AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.item_id = i.id AND l.rater_id = :r)
-        ORDER BY i.priority DESC, i.id
-        LIMIT 1
-        FOR UPDATE OF i SKIP LOCKED
-    ), took AS (
-        UPDATE items SET n_leased = items.n_leased + 1,
-                         is_open = NOT items.is_gold AND items.n_done + items.n_leased + 1 < :k
-        FROM pick WHERE items.id = pick.id
-        RETURNING items.id, items.external_id, items.data, items.priority, items.n_done
-    ), lease AS (
-        INSERT INTO leases (project_id, item_id, rater_id, created_at, expires_at)
-        SELECT :p, took.id, :r, :now, :exp FROM took
-        RETURNING item_id
-    )
-    SELECT took.id, took.external_id, took.data, took.priority, took.n_done,
-           CAST(:exp AS timestamptz) AS expires_at
-    FROM took
-    UNION ALL
-    SELECT i.id, i.external_id, i.data, i.priority, i.n_done, held.expires_at
-    FROM held JOIN items i ON i.id = held.item_id
-    """
+from labeler.services.assignment.leases import (
+    Assignment,
+    find_item,
+    is_postgres,
+    lock_rater,
+    release_lease,
+    rowcount,
 )
-_RECLAIM_EVERY_S = 2.0
-_last_reclaim: dict[int, float] = {}
-
-
-def _next_item_pg(project: Project, rater: User, gold: bool) -> Assignment | None:
-    """One round trip: the held lease, or pick + lease the best open item (PostgreSQL).
-
-    With ``gold``, a gold item first (a second round trip only when none is left).
-    """
-    now = utcnow()
-    # Reclaiming is a write on every call otherwise; a lease that expired is given
-    # back within a couple of seconds, which is all the invariant asks.
-    clock = time.monotonic()
-    if clock - _last_reclaim.get(project.id, -1e9) >= _RECLAIM_EVERY_S:
-        _last_reclaim[project.id] = clock
-        reclaim_expired(project, now)
-    expires = now + timedelta(seconds=project.lease_seconds)
-    _lock_rater(project, rater)
-    params = {"p": project.id, "r": rater.id, "now": now, "exp": expires, "k": project.overlap}
-    row = db.session.execute(NEXT_GOLD_PG, params).first() if gold else None
-    if row is None:
-        row = db.session.execute(_NEXT_PG, params).first()
-    if row is None:
-        db.session.rollback()
-        return None
-    db.session.commit()
-    item = Item(
-        id=row.id,
-        project_id=project.id,
-        external_id=row.external_id,
-        data=row.data,
-        priority=row.priority,
-        n_done=row.n_done,
-    )
-    return Assignment(item, row.expires_at)
-
-
-def next_item(project: Project, rater: User, *, now: datetime | None = None) -> Assignment | None:
-    """Lease the best open item for ``rater``; the same one again while the lease lives.
-
-    Returns None when nothing is left for this rater. With probability
-    ``project.gold_rate`` the item is a gold item this rater has not answered yet.
-    """
-    gold = wants_gold(project)
-    if now is None and _is_postgres():
-        got = _next_item_pg(project, rater, gold)
-        if got is not None:
-            return got
-    now = now or utcnow()
-    _lock_rater(project, rater)
-    reclaim_expired(project, now)
-    held = _current_lease(project, rater, now)
-    if held is not None:
-        item = db.session.get(Item, held.item_id)
-        db.session.commit()
-        assert item is not None
-        return Assignment(item, held.expires_at)
-
-    mine = exists().where(
-        Annotation.item_id == Item.id,
-        Annotation.rater_id == rater.id,
-        Annotation.is_current,
-    )
-    query = (
-        select(Item.id)
-        .where(Item.project_id == project.id, Item.is_open, ~mine)
-        .order_by(Item.priority.desc(), Item.id)
-        .limit(1)
-    )
-    if gold:
-        leased = lease_gold(project, rater, mine, query, now)
-        if leased is not None:
-            item = db.session.get(Item, leased[0])
-            assert item is not None
-            return Assignment(item, leased[1])
-    skipping = query
-    if _is_postgres():
-        skipping = query.with_for_update(skip_locked=True, of=Item)
-
-    for _attempt in range(20):
-        item_id = db.session.scalar(skipping)
-        if item_id is None and skipping is not query:
-            # Every open row may be locked by someone else for a moment (another
-            # rater, or a ranking being written): wait for the locks rather than
-            # tell this rater there is nothing left.
-            item_id = db.session.scalar(query.with_for_update(of=Item))
-        if item_id is None:
-            db.session.commit()
-            return None
-        # Conditional update: correct even if another process got there first.
-        taken = _rowcount(
-            update(Item)
-            .where(Item.id == item_id, Item.is_open)
-            .values(
-                n_leased=Item.n_leased + 1,
-                is_open=open_after(Item.n_done + Item.n_leased + 1, project.overlap),
-            )
-        )
-        if taken:
-            expires = now + timedelta(seconds=project.lease_seconds)
-            db.session.add(
-                Lease(project_id=project.id, item_id=item_id, rater_id=rater.id, expires_at=expires)
-            )
-            db.session.commit()
-            item = db.session.get(Item, item_id)
-            assert item is not None
-            return Assignment(item, expires)
-    db.session.commit()
-    return None
-
-
-def find_item(project: Project, ref: str | int, *, by_external_id: bool = True) -> Item:
-    """An item of ``project`` by its external id (as given at import) or internal id."""
-    item = None
-    if by_external_id:
-        item = db.session.scalar(
-            select(Item).where(Item.project_id == project.id, Item.external_id == str(ref))
-        )
-    if item is None and str(ref).isdigit() and not by_external_id:
-        item = db.session.get(Item, int(ref))
-        if item is not None and item.project_id != project.id:
-            item = None
-    if item is None:
-        raise NotFound(f"no item {ref!r} in project {project.name!r}", {"item": str(ref)})
-    return item
+from labeler.services.errors import BadInput, Conflict, NotFound
 
 
 def _check_duration(duration_ms: Any) -> None:
@@ -420,7 +167,7 @@ def answer(
     statements; everything else (changes of answer, errors, SQLite) goes through
     :func:`annotate`, which keeps the history and produces the precise errors.
     """
-    if _is_postgres() and replaces is None:
+    if is_postgres() and replaces is None:
         fast = annotate_pg(
             project, rater, ref, label, kind=kind, duration_ms=duration_ms, origin=origin
         )
@@ -526,7 +273,7 @@ def annotate(
     _check_duration(duration_ms)
     now = utcnow()
     locked = select(Item).where(Item.id == item.id)
-    if _is_postgres():
+    if is_postgres():
         locked = locked.with_for_update()
     row = db.session.execute(locked.execution_options(populate_existing=True)).scalar_one()
 
@@ -548,7 +295,7 @@ def annotate(
     if previous is not None and replaces is None:
         db.session.rollback()
         raise _already_answered(previous, row.external_id)
-    released = _rowcount(delete(Lease).where(Lease.item_id == row.id, Lease.rater_id == rater.id))
+    released = rowcount(delete(Lease).where(Lease.item_id == row.id, Lease.rater_id == rater.id))
     new = Annotation(
         project_id=project.id,
         item_id=row.id,
@@ -604,9 +351,9 @@ def undo_last(project: Project, rater: User) -> Assignment:
     )
     if last is None:
         raise NotFound("nothing to undo")
-    _lock_rater(project, rater)
+    lock_rater(project, rater)
     locked = select(Item).where(Item.id == last.item_id)
-    if _is_postgres():
+    if is_postgres():
         locked = locked.with_for_update()
     item = db.session.execute(locked.execution_options(populate_existing=True)).scalar_one()
     n_done = item.n_done - int(last.counts)
@@ -624,7 +371,7 @@ def undo_last(project: Project, rater: User) -> Assignment:
             n_leased -= 1
             db.session.delete(held)
         else:
-            _release_lease(held, project)
+            release_lease(held, project)
     db.session.flush()
     last.is_current = False
     last.retracted_at = now
@@ -645,58 +392,3 @@ def undo_last(project: Project, rater: User) -> Assignment:
     db.session.commit()
     db.session.refresh(item)
     return Assignment(item, expires)
-
-
-def release(project: Project, rater: User) -> int:
-    """Give back the rater's leases in ``project`` (e.g. on logout)."""
-    n = 0
-    for held in db.session.scalars(
-        select(Lease).where(Lease.project_id == project.id, Lease.rater_id == rater.id)
-    ):
-        _release_lease(held, project)
-        n += 1
-    db.session.commit()
-    return n
-
-
-def item_dict(project: Project, item: Item) -> dict[str, Any]:
-    return {
-        "id": item.external_id,
-        "data": item.data,
-        "priority": item.priority,
-        "n_done": item.n_done,
-    }
-
-
-def counters_consistent(project: Project) -> list[int]:
-    """Ids of items whose counters disagree with the annotations and leases (for tests/checks)."""
-    done = (
-        select(Annotation.item_id, func.count().label("n"))
-        .where(
-            Annotation.project_id == project.id,
-            Annotation.is_current,
-            Annotation.kind != AnnotationKind.SKIP.value,
-        )
-        .group_by(Annotation.item_id)
-        .subquery()
-    )
-    leased = (
-        select(Lease.item_id, func.count().label("n"))
-        .where(Lease.project_id == project.id)
-        .group_by(Lease.item_id)
-        .subquery()
-    )
-    rows = db.session.execute(
-        select(Item.id)
-        .outerjoin(done, done.c.item_id == Item.id)
-        .outerjoin(leased, leased.c.item_id == Item.id)
-        .where(
-            Item.project_id == project.id,
-            and_(
-                True,
-                (Item.n_done != func.coalesce(done.c.n, 0))
-                | (Item.n_leased != func.coalesce(leased.c.n, 0)),
-            ),
-        )
-    )
-    return [r[0] for r in rows]

@@ -269,6 +269,27 @@ def test_rest_export_options_and_manifest(app: Any, client: Any, make_user: Any)
         assert b"huggingface" in table.schema.metadata and table.num_rows == 3
 
 
+def test_a_failing_export_answers_an_error_before_the_download_starts(
+    app: Any, client: Any, make_user: Any, monkeypatch: Any
+) -> None:
+    """What the whole export reads first runs in the view: its error is a 4xx, not a
+    200 whose body stops half-way."""
+    project = gen_project("fails", ["pos", "neg"], items=3)
+    eng, token = make_user("eng", "engineer")
+    projects.add_member(project, eng)
+    from labeler.services.exporting import rows
+
+    def broken(project: Any, method: str) -> Any:
+        raise BadInput("consensus: the answers cannot be aggregated", {"field": "consensus"})
+
+    monkeypatch.setattr(rows, "consensus_table", broken)
+    got = client.get(
+        f"/api/v1/projects/{project.id}/export", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert got.status_code == 400 and got.mimetype == "application/json"
+    assert got.get_json()["error"]["details"]["field"] == "consensus"
+
+
 def test_cli_export_with_options_writes_the_manifest(app: Any, tmp_path: Path) -> None:
     project = gen_project("cli", ["pos", "neg"], items=2)
     _crowd(project, {"i0": ["pos"]})

@@ -68,15 +68,13 @@ def file_name(project: Project, fmt: str) -> str:
 def stream(project: Project, options: ExportOptions) -> Iterator[bytes]:
     """The export as byte pieces (the HTTP body; ``hf`` is a zip of the layout).
 
-    A generator: nothing runs until the first piece is asked for, and then in the
-    session of whoever iterates (a streamed response runs after its view returned,
-    so the project is read again by id rather than used detached).
+    What the whole export needs (the consensus, the runs, the LFs, the split) is read
+    now, so an error there is raised to the caller before a response has started (a
+    download never ends half-way with a 200); the rows are read as the pieces are
+    asked for, in the session of whoever iterates (the view's, kept by
+    ``stream_with_context``).
     """
-    from labeler.extensions import db
-
-    project_id = project.id
-    ctx = prepare(db.session.get_one(Project, project_id), options)
-    yield from write(ctx, options.format)
+    return write(prepare(project, options), options.format)
 
 
 def iter_rows(project_id: int, options: ExportOptions | None = None) -> Iterator[dict[str, Any]]:

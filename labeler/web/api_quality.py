@@ -24,7 +24,9 @@ from labeler.web.schemas_quality import (
     AdjudicationQueue,
     Agreement,
     Decision,
+    FlagAnswer,
     NewDecision,
+    NewFlag,
 )
 
 bp = Blueprint("api_quality", __name__)
@@ -71,6 +73,31 @@ def adjudication_queue(project: Project, query: AdjudicationQuery) -> Any:
 def adjudicate(project: Project, iid: str, body: NewDecision) -> Any:
     decided = adjudication.decide(project, _item_ref(iid), body.label, g.user, body.note)
     return jsonify(decided), 201
+
+
+@bp.post("/projects/<pid>/items/<item:iid>/flag")
+@authenticated
+@declare(
+    "Flag an item for adjudication, with why (a flag replaces the item's earlier one); "
+    "sme, engineer, admin",
+    body=NewFlag,
+    responses={201: FlagAnswer},
+    roles=(Role.ENGINEER, Role.SME),
+)
+def flag_item(project: Project, iid: str, body: NewFlag) -> Any:
+    return jsonify(adjudication.flag(project, _item_ref(iid), body.reason)), 201
+
+
+@bp.delete("/projects/<pid>/items/<item:iid>/flag")
+@authenticated
+@declare(
+    "Take an item's flag back (404 when it has none); sme, engineer, admin",
+    responses={204: None},
+    roles=(Role.ENGINEER, Role.SME),
+)
+def unflag_item(project: Project, iid: str) -> Any:
+    adjudication.unflag(project, _item_ref(iid))
+    return "", 204
 
 
 @bp.post("/projects/<pid>/mislabels")

@@ -10,10 +10,18 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from labeler.services.quality.inputs import AdjudicationQuery, NewDecision
+from labeler.services.quality.inputs import AdjudicationQuery, NewDecision, NewFlag
 from labeler.web.schemas import Output
 
-__all__ = ["AdjudicationQuery", "AdjudicationQueue", "Agreement", "Decision", "NewDecision"]
+__all__ = [
+    "AdjudicationQuery",
+    "AdjudicationQueue",
+    "Agreement",
+    "Decision",
+    "FlagAnswer",
+    "NewDecision",
+    "NewFlag",
+]
 
 
 class ProjectRef(Output):
@@ -155,6 +163,14 @@ class ConsensusVote(Output):
 class Flag(Output):
     reason: str | None
     score: float | None
+
+
+class FlagAnswer(Output):
+    id: str = Field(description="The item's id")
+    reason: str
+    queued: bool = Field(
+        description="In the adjudication queue now (false: decided since its last answer)"
+    )
 
 
 class Decision(Output):

@@ -214,6 +214,42 @@ def test_api_roles_and_inputs(app: Any, client: Any) -> None:
     assert call("GET", "/adjudication", eng_token).get_json()["total"] == 1
 
 
+def test_flag_and_unflag_an_item_by_hand(app: Any, client: Any) -> None:
+    project, _, ids = _seed()
+    rita, rater_token = gen_user("rita", "rater")
+    sme, sme_token = gen_user("sam", "sme")
+    for user in (rita, sme):
+        projects.add_member(project, user)
+
+    def call(method: str, path: str, token: str = sme_token, **kw: Any) -> Any:
+        return client.open(
+            f"/api/v1/projects/{project.id}/items/{path}/flag",
+            method=method,
+            headers={"Authorization": f"Bearer {token}"},
+            **kw,
+        )
+
+    assert "i5" not in _order(project)  # no answers: not disputed
+    assert call("POST", "i5", rater_token, json={"reason": "odd"}).status_code == 403
+    made = call("POST", "i5", json={"reason": "looks like spam"})
+    assert made.status_code == 201
+    assert made.get_json() == {"id": "i5", "reason": "looks like spam", "queued": True}
+    assert _order(project)[-1] == "i5"
+    entry = next(e for e in adjudication.queue(project, sme)["items"] if e["id"] == "i5")
+    assert entry["reasons"] == ["flagged"] and entry["flag"]["reason"] == "looks like spam"
+    # A decision settles it; flagging it again says it is not queued until answered again.
+    adjudication.decide(project, "i5", "neg", sme)
+    assert call("POST", "i5", json={"reason": "again"}).get_json()["queued"] is False
+    for payload, field in (({}, "reason"), ({"reason": ""}, "reason"), ({"reason": 5}, "reason")):
+        got = call("POST", "i3", json=payload)
+        assert got.status_code == 400 and got.get_json()["error"]["details"]["field"] == field
+    assert call("POST", "nope", json={"reason": "x"}).status_code == 404
+    assert call("DELETE", "i5").status_code == 204
+    assert call("DELETE", "i5").status_code == 404  # nothing left to take back
+    assert db.session.scalar(select(func.count()).select_from(ReviewFlag)) == 0
+    assert call("DELETE", "i3", rater_token).status_code == 403
+
+
 def test_settings_api_form_and_page(app: Any, client: Any) -> None:
     from tests.integration.test_pages import login
 

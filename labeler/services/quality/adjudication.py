@@ -31,10 +31,19 @@ from labeler.services import assignment
 from labeler.services.errors import BadInput, NotFound
 from labeler.services.inputs import check
 from labeler.services.quality.consensus import consensus_table
-from labeler.services.quality.inputs import AdjudicationQuery, NewDecision
+from labeler.services.quality.inputs import AdjudicationQuery, NewDecision, NewFlag
 from labeler.services.weak import results
 
-__all__ = ["Dispute", "decide", "disputes", "flag_items", "queue", "queue_size"]
+__all__ = [
+    "Dispute",
+    "decide",
+    "disputes",
+    "flag",
+    "flag_items",
+    "queue",
+    "queue_size",
+    "unflag",
+]
 
 FLAG_REASON_MAX = 2000
 
@@ -88,6 +97,36 @@ def flag_items(
     db.session.execute(insert(ReviewFlag), rows)
     db.session.commit()
     return len(rows)
+
+
+def flag(project: Project, item: str, reason: str) -> dict[str, Any]:
+    """Flag one item (its external id) for adjudication by hand, with why.
+
+    ``queued`` says whether it is in the queue now: an item decided after its last
+    answer stays settled (decide it again to change its label).
+    """
+    body = check(NewFlag, {"reason": reason})
+    found = assignment.find_item(project, item)
+    flag_items(project, {found.id: body.reason})
+    return {
+        "id": found.external_id,
+        "reason": body.reason,
+        "queued": not _settled(project, {found.id}),
+    }
+
+
+def unflag(project: Project, item: str) -> None:
+    """Take an item's flag back (404 when it has none); its other reasons stay."""
+    found = assignment.find_item(project, item)
+    gone = db.session.execute(
+        delete(ReviewFlag).where(
+            ReviewFlag.project_id == project.id, ReviewFlag.item_id == found.id
+        )
+    )
+    if not getattr(gone, "rowcount", 0):
+        db.session.rollback()
+        raise NotFound(f"item {found.external_id!r} is not flagged", {"item": found.external_id})
+    db.session.commit()
 
 
 def _settled(project: Project, item_ids: set[int]) -> set[int]:

@@ -24,6 +24,7 @@ __all__ = [
     "MAX_RATERS",
     "MAX_TOP",
     "NewDecision",
+    "NewFlag",
 ]
 
 MAX_RATERS = 100
@@ -136,3 +137,11 @@ class NewDecision(Input):
 
     label: LabelName = Field(description="A label of the project's set")
     note: Note = ""
+
+
+class NewFlag(Input):
+    """A request to adjudicate an item, with why (the adjudicator reads it)."""
+
+    reason: Annotated[Note, Field(min_length=1)] = Field(
+        description="Why the item needs an expert's decision"
+    )

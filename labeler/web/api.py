@@ -29,12 +29,17 @@ from labeler.web.openapi import declare
 bp = Blueprint("api", __name__)
 
 
-class ItemIdConverter(PathConverter):
-    """An external item id in a path: slashes allowed, but ``<id>/annotations``,
-    ``<id>/lease``, ``<id>/adjudication`` and ``<id>/gold`` are routes of their own, so the
-    item route does not also claim them (one resource, one ``Allow``)."""
+#: The routes under an item (``<id>/annotations`` ...): the item route must not also claim
+#: them (one resource, one ``Allow``). tests/integration/test_api.py fails when a route
+#: under ``items/<item:iid>/`` is missing here.
+ITEM_SUBRESOURCES = ("annotations", "lease", "adjudication", "gold", "flag", "similar")
 
-    regex = r"[^/](?:[^/]|/(?!(?:annotations|lease|adjudication|gold)$))*"
+
+class ItemIdConverter(PathConverter):
+    """An external item id in a path: slashes allowed, but not ending in one of
+    :data:`ITEM_SUBRESOURCES`, which are routes of their own."""
+
+    regex = r"[^/](?:[^/]|/(?!(?:" + "|".join(ITEM_SUBRESOURCES) + r")$))*"
 
 
 @bp.record_once

@@ -28,13 +28,15 @@ bp = Blueprint("api_weak", __name__)
 csrf.exempt(bp)
 
 
-class LFRefConverter(PathConverter):
-    """An LF's id or name in a path; ``preview``, ``stats``, ``suggestions``, ``upload`` and
-    ``import-matrix``
-    are routes of their own (an LF with such a name is reached by its id), so each
-    resource has one ``Allow``."""
+#: The routes beside ``lfs/<ref>`` (an LF with such a name is reached by its id), so each
+#: resource has one ``Allow``; tests/integration/test_api.py keeps this list complete.
+LF_ROUTES = ("preview", "stats", "suggestions", "upload", "import-matrix")
 
-    regex = r"(?!(?:preview|stats|suggestions|upload|import-matrix)$)[^/]+"
+
+class LFRefConverter(PathConverter):
+    """An LF's id or name in a path, but none of :data:`LF_ROUTES`."""
+
+    regex = r"(?!(?:" + "|".join(LF_ROUTES) + r")$)[^/]+"
 
 
 @bp.record_once

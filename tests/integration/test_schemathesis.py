@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from tests.conftest import _create_schema, _truncate_pg, make_app
 from tests.integration.conftest import Server, broker_for, process_env
@@ -123,6 +123,30 @@ def _seed(db_url: str, tmp_path: Path) -> dict[str, Any]:
             [
                 {"project_id": project.id, "external_id": f"n{k}", "data": {"text": f"review {k}"}}
                 for k in range(200)
+            ],
+        )
+        # Stored vectors (random, the model's shape), so "similar items" answers 200 and
+        # is fuzzed past its "vectors not ready" 409.
+        import numpy as np
+
+        from labeler.models import ItemVector
+        from labeler.services import vectors
+
+        model = vectors.model_for(project)
+        assert model is not None, "the embeddings model is part of the default install"
+        rng = np.random.default_rng(0)
+        ids = db.session.scalars(select(Item.id).where(Item.project_id == project.id)).all()
+        db.session.execute(
+            insert(ItemVector),
+            [
+                {
+                    "item_id": i,
+                    "model": model,
+                    "project_id": project.id,
+                    "dim": 384,
+                    "vector": vectors.encode(rng.standard_normal(384)),
+                }
+                for i in ids
             ],
         )
         from labeler.services.weak import lfs

@@ -21,9 +21,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from labeler.services.inputs import Input, check
+from labeler.services.inputs import QueryInput, check
 
 __all__ = ["FORMATS", "METHODS", "SOURCES", "ExportOptions", "check"]
 
@@ -47,11 +47,8 @@ _POSITIVE = r"(?:[0-9]{0,5}[1-9][0-9]{0,5}(?:\.[0-9]{1,6})?|[0-9]{1,6}\.[0-9]{0,
 SPLIT_PATTERN = rf"^(?:{_POSITIVE},{_NUM},{_NUM})?$"  # empty: no split (a blank form field)
 
 
-class ExportOptions(Input):
+class ExportOptions(QueryInput):
     """The options of an export (all optional; the defaults are DESIGN.md's row)."""
-
-    # Query strings and form fields are text: "0.7" is a number, "false" a boolean here.
-    model_config = ConfigDict(strict=False, extra="ignore", regex_engine="python-re")
 
     format: Literal[tuple(FORMATS)] = "jsonl"  # type: ignore[valid-type]
     consensus: Literal[METHODS] | None = Field(  # type: ignore[valid-type]

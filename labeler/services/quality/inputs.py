@@ -9,12 +9,19 @@ declared here too, so the service checks what the API checks.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
-from labeler.services.inputs import USER_NAME_MAX, Input, LabelName, Note
+from labeler.services.inputs import USER_NAME_MAX, Input, LabelName, Note, QueryInput
 
 __all__ = [
     "AdjudicationQuery",
@@ -48,14 +55,24 @@ def _utc(value: datetime | None) -> datetime | None:
         raise ValueError("the time is out of range") from None
 
 
-When = Annotated[datetime | None, AfterValidator(_utc)]
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-class AgreementQuery(Input):
+def _iso_text(value: Any) -> Any:
+    """Only ISO 8601 text (or a datetime, from Python): lax pydantic would also take a
+    number as seconds since 1970, which the API's document does not offer."""
+    if value is None or isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        raise ValueError("an ISO 8601 date or time, e.g. 2026-01-31 or 2026-01-31T12:00:00Z")
+    return value
+
+
+When = Annotated[datetime | None, BeforeValidator(_iso_text), AfterValidator(_utc)]
+
+
+class AgreementQuery(QueryInput):
     """The query string of ``GET /api/v1/projects/<pid>/agreement`` (all optional)."""
-
-    # Query strings are text: "0.7" is a number here.
-    model_config = ConfigDict(strict=False, extra="ignore", regex_engine="python-re")
 
     label: LabelName | None = Field(
         default=None, description="One class: its agreement one-vs-rest"
@@ -119,10 +136,8 @@ class AgreementQuery(Input):
         }
 
 
-class AdjudicationQuery(Input):
+class AdjudicationQuery(QueryInput):
     """The query string of ``GET /api/v1/projects/<pid>/adjudication``: one page of the queue."""
-
-    model_config = ConfigDict(strict=False, extra="ignore", regex_engine="python-re")
 
     limit: Annotated[int, Field(ge=1, le=MAX_QUEUE_PAGE)] = Field(
         default=20, description="Entries per page"

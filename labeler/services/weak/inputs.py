@@ -17,6 +17,7 @@ from labeler.services.inputs import (
     Input,
     Integral,
     LabelName,
+    QueryInput,
     TextField,
     _line,
 )
@@ -158,10 +159,8 @@ class PropagateRequest(Input):
     alpha: Annotated[float, Field(ge=0.0, le=1.0)] = 0.2
 
 
-class SuggestQuery(Input):
+class SuggestQuery(QueryInput):
     """The query string of ``GET .../lfs/suggestions``: the bar a suggested keyword LF must pass."""
-
-    model_config = ConfigDict(strict=False, extra="ignore", regex_engine="python-re")
 
     min_precision: Annotated[float, Field(ge=0.0, le=1.0)] = 0.9
     min_support: Annotated[int, Field(ge=1, le=10_000)] = 5

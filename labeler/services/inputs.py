@@ -21,7 +21,7 @@ labeler.services.errors.BadInput: overlap: Input should be a valid integer
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -30,7 +30,6 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
-    ValidationInfo,
     field_validator,
 )
 
@@ -50,8 +49,6 @@ RETRAIN_EVERY_MAX = 1_000_000
 INSTRUCTIONS_MAX = 100_000
 INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
-MY_ANSWERS_MAX = 100
-SIMILAR_MAX = 100
 ITEM_ID_MAX = 255
 USER_NAME_MAX = 80
 TOKEN_NAME_MAX = 80
@@ -221,51 +218,6 @@ class Input(BaseModel):
     )
 
 
-# What a query string's value may look like for the type the OpenAPI document gives it.
-_QUERY_TEXT: dict[type, tuple[re.Pattern[str], str]] = {
-    bool: (re.compile(r"true|false"), "true or false"),
-    int: (re.compile(r"-?[0-9]+"), "an integer, e.g. 10"),
-    float: (re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?"), "a number, e.g. 0.5"),
-}
-
-
-def _scalar(annotation: Any) -> type | None:
-    """bool, int or float when a field is one of them (or that or None), else None."""
-    args = [a for a in get_args(annotation) if a is not type(None)] or [annotation]
-    if len(args) != 1:
-        return None
-    inner = args[0]
-    if get_origin(inner) is Annotated:
-        inner = get_args(inner)[0]
-    return inner if inner in _QUERY_TEXT else None
-
-
-class QueryInput(Input):
-    """A query string (or form) read as text, the way the OpenAPI document types it.
-
-    Values arrive as strings, so the model is lax ("0.7" is a number), but only as
-    lax as the document: an integer is digits, a number a JSON number, a boolean
-    ``true`` or ``false``. Pydantic's lax mode alone also takes ``" 5"``, ``"1.0"``
-    and ``"5_000"`` as integers, ``"yes"``/``"on"``/``"1"`` as true and ``"inf"`` as
-    a number, all of which the document calls invalid (schemathesis' ST201).
-    Python callers (the CLI) pass typed values, which are not text and pass through.
-    """
-
-    model_config = ConfigDict(strict=False, extra="ignore", regex_engine="python-re")
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _as_documented(cls, value: Any, info: ValidationInfo) -> Any:
-        if not isinstance(value, str) or info.field_name is None:
-            return value
-        kind = _scalar(cls.model_fields[info.field_name].annotation)
-        if kind is not None:
-            pattern, what = _QUERY_TEXT[kind]
-            if not pattern.fullmatch(value):
-                raise ValueError(f"{what}, not {value[:40]!r}")
-        return value
-
-
 class NewProject(Input):
     """A project to create."""
 
@@ -350,18 +302,6 @@ class GoldMark(Input):
     """The known answer of a gold item (engineer, admin): a label of the project's set."""
 
     label: LabelName
-
-
-class MyAnswersQuery(QueryInput):
-    """The query string of the rater's recent answers."""
-
-    limit: Annotated[int, Field(ge=1, le=MY_ANSWERS_MAX)] = 10
-
-
-class SimilarQuery(QueryInput):
-    """The query string of an item's nearest neighbours."""
-
-    k: Annotated[int, Field(ge=1, le=SIMILAR_MAX)] = 10
 
 
 class NewMember(Input):

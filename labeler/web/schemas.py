@@ -26,7 +26,6 @@ from labeler.services.inputs import (
     GoldMark,
     Input,
     Kind,
-    MyAnswersQuery,
     NewAnnotation,
     NewMember,
     NewProject,
@@ -35,9 +34,9 @@ from labeler.services.inputs import (
     PasswordChange,
     ProjectPatch,
     RoleName,
-    SimilarQuery,
     UserPatch,
 )
+from labeler.services.queries import MyAnswersQuery, SimilarQuery
 
 __all__ = [
     "Annotation",

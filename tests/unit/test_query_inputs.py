@@ -3,7 +3,7 @@
 Pydantic's lax mode (needed: a query string is text) takes more than the document
 allows: ``" 5"``, ``"1.0"`` and ``"5_000"`` as integers, ``"yes"``/``"1"`` as true,
 ``"inf"`` as a number. schemathesis sends such values as invalid and expects a 400.
-Every subclass of :class:`~labeler.services.inputs.QueryInput` is checked, so a new
+Every subclass of :class:`~labeler.services.queries.QueryInput` is checked, so a new
 query model is covered without a line here.
 """
 
@@ -15,7 +15,8 @@ import labeler.services.exporting.options
 import labeler.services.quality.inputs
 import labeler.services.weak.inputs  # noqa: F401  (registers its query models)
 from labeler.services.errors import BadInput
-from labeler.services.inputs import _QUERY_TEXT, QueryInput, _scalar, check
+from labeler.services.inputs import check
+from labeler.services.queries import QUERY_TEXT, QueryInput, scalar_kind
 
 UNDOCUMENTED = {
     bool: ["1", "0", "yes", "on", "True", " true", "t"],
@@ -38,7 +39,7 @@ def _typed_fields() -> list[tuple[type[QueryInput], str, type]]:
     out = []
     for model in _models():
         for name, field in model.model_fields.items():
-            kind = _scalar(field.annotation)
+            kind = scalar_kind(field.annotation)
             if kind is not None:
                 out.append((model, name, kind))
     return out
@@ -64,7 +65,7 @@ def test_text_outside_the_documented_grammar_is_refused_naming_the_field(
 def test_documented_text_and_python_values_get_through_the_grammar(
     model: type[QueryInput], name: str, kind: type
 ) -> None:
-    grammar = _QUERY_TEXT[kind][1]
+    grammar = QUERY_TEXT[kind][1]
     for value in [*DOCUMENTED[kind], {bool: True, int: 1, float: 0.5}[kind]]:
         try:
             check(model, {name: value})

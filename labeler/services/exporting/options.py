@@ -23,7 +23,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
-from labeler.services.inputs import QueryInput, check
+from labeler.services.inputs import check
+from labeler.services.queries import QueryInput
 
 __all__ = ["FORMATS", "METHODS", "SOURCES", "ExportOptions", "check"]
 

@@ -21,7 +21,8 @@ from pydantic import (
     field_validator,
 )
 
-from labeler.services.inputs import USER_NAME_MAX, Input, LabelName, Note, QueryInput
+from labeler.services.inputs import USER_NAME_MAX, Input, LabelName, Note
+from labeler.services.queries import QueryInput
 
 __all__ = [
     "AdjudicationQuery",

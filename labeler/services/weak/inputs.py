@@ -17,10 +17,10 @@ from labeler.services.inputs import (
     Input,
     Integral,
     LabelName,
-    QueryInput,
     TextField,
     _line,
 )
+from labeler.services.queries import QueryInput
 
 LF_NAME_MAX = 100
 WORD_MAX = 100

@@ -477,7 +477,7 @@
         if (d.reason === "full" || d.reason === "lease_lost") {
           setStatus("");
           showNotice(
-            "Your hold on item " + item.id + " ran out and other raters have answered it: your answer was not saved. Here is your next item."
+            "Your hold on item " + item.id + " ran out and other raters have answered it: your answer was not saved. The page has moved on."
           );
           return Promise.all([loadNext(), refreshProgress()]).then(function () {
             return false;
@@ -587,7 +587,7 @@
       if (reviewing) return; // the rater is on another item; `next` sorts it out afterwards
       run(function () {
         if ((err.details || {}).reason !== "answered")
-          showNotice("Your hold on item " + item + " ran out and another rater took it. Here is your next item.");
+          showNotice("Your hold on item " + item + " ran out and another rater took it; the page has moved on.");
         return Promise.all([loadNext(), refreshProgress()]);
       });
     });
